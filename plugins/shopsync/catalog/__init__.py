@@ -1,0 +1,1 @@
+"""Catalog export: extract -> snapshot -> transform -> validate -> feeds -> publish."""

@@ -1,0 +1,1 @@
+"""Orders ingest: inbox -> parse -> validate -> apply (customer, invoice, reservations) -> archive."""

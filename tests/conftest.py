@@ -1,0 +1,55 @@
+"""Shared fixtures: one throwaway PostgreSQL database per test run (per xdist worker)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shopsync import testing
+
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+
+@pytest.fixture(scope="session")
+def db_url() -> Iterator[str]:
+    """URL of this run's own database, schema applied; dropped at the end of the run."""
+    url = testing.create_schema_database()
+    yield url
+    testing.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def session_engine(db_url: str) -> Iterator[Engine]:
+    engine = sa.create_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(session_engine: Engine) -> Engine:
+    """The run's database, emptied before the test (tests never see each other's data)."""
+    testing.truncate_all(session_engine)
+    return session_engine
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """A second, separate database for tests that need one of their own (dropped afterwards)."""
+    url = testing.create_schema_database("shopsync_extra")
+    yield url
+    testing.drop_database(url)
+
+
+@pytest.fixture
+def local_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point .local/ (feeds, snapshots, photos, inboxes) at a temporary directory."""
+    path = tmp_path / "local"
+    path.mkdir()
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(path))
+    monkeypatch.setenv("SHOPSYNC_PHOTOS_DIR", str(path / "photos"))
+    return path
