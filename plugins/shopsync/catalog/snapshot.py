@@ -1,0 +1,199 @@
+"""Per-shop staged snapshot in Parquet: what the accounting database held at the last extract.
+
+A full extract writes the snapshot from scratch; an incremental extract writes
+only the changed records, which are merged in: a streaming, key-ordered merge
+(old snapshot batches minus changed keys, plus the changed records that still
+exist), so the result is identical to a full rebuild of the same database
+state and memory stays flat however big the catalog is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+WRITE_BATCH = 10_000
+MONEY = pa.decimal128(14, 2)
+QUANTITY = pa.decimal128(14, 3)
+
+GOODS_SCHEMA = pa.schema([
+    ("good_id", pa.int64()),
+    ("name", pa.string()), ("name_ua", pa.string()), ("short_name", pa.string()),
+    ("description", pa.string()), ("description_ua", pa.string()),
+    ("article", pa.string()), ("barcode", pa.string()), ("brand", pa.string()),
+    ("country", pa.string()), ("collection", pa.string()),
+    ("category_id", pa.int64()), ("model_group_id", pa.int64()),
+    ("size", pa.string()), ("color", pa.string()), ("season", pa.string()), ("sex", pa.int16()),
+    ("unit", pa.string()), ("min_order_qty", QUANTITY), ("prime_cost", MONEY), ("supplier_code", pa.string()),
+    ("visible", pa.bool_()),
+    ("price", MONEY), ("old_price", MONEY), ("wholesale_price", MONEY),
+    ("characteristics", pa.list_(pa.struct([
+        ("name", pa.string()), ("value", pa.string()), ("unit", pa.string()), ("slug", pa.string()),
+    ]))),
+    ("warehouses", pa.list_(pa.struct([("warehouse_id", pa.int64()), ("free", QUANTITY)]))),
+    ("tiers", pa.list_(pa.struct([("min_qty", QUANTITY), ("price", MONEY)]))),
+    ("photos", pa.list_(pa.struct([
+        ("position", pa.int16()), ("original_path", pa.string()), ("checksum", pa.string()),
+    ]))),
+    ("published_photos", pa.list_(pa.string())),   # photo files published for the good, in display order
+])
+
+CUSTOMERS_SCHEMA = pa.schema([
+    ("customer_id", pa.int64()), ("full_name", pa.string()), ("phone", pa.string()), ("email", pa.string()),
+    ("city", pa.string()), ("region", pa.string()), ("np_branch", pa.string()), ("address", pa.string()),
+    ("discount_card", pa.string()), ("discount_percent", pa.decimal128(5, 2)), ("bonus_balance", MONEY),
+    ("is_active", pa.bool_()),
+])
+
+CERTIFICATES_SCHEMA = pa.schema([
+    ("certificate_id", pa.int64()), ("barcode", pa.string()), ("nominal", MONEY), ("currency", pa.string()),
+    ("status", pa.string()), ("valid_until", pa.date32()),
+])
+
+KEY_OF = {id(GOODS_SCHEMA): "good_id", id(CUSTOMERS_SCHEMA): "customer_id", id(CERTIFICATES_SCHEMA): "certificate_id"}
+
+
+@dataclass(frozen=True)
+class MergeStats:
+    kept: int
+    replaced: int
+    added: int
+    removed: int
+
+    @property
+    def total(self) -> int:
+        return self.kept + self.replaced + self.added
+
+
+def key_of(schema: pa.Schema) -> str:
+    return KEY_OF[id(schema)]
+
+
+def _batches_of(records: Iterable[dict], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    batch: list[dict] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= WRITE_BATCH:
+            yield pa.RecordBatch.from_pylist(batch, schema=schema)
+            batch = []
+    if batch:
+        yield pa.RecordBatch.from_pylist(batch, schema=schema)
+
+
+class _AtomicParquetWriter:
+    """Writes to <path>.tmp and renames into place on success, so readers never see a partial snapshot."""
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path = path
+        self.tmp = path.with_name(path.name + ".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        if batch.num_rows:
+            self.writer.write(batch)
+            self.rows += batch.num_rows
+
+    def commit(self) -> int:
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+        return self.rows
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def write_records(path: Path, records: Iterable[dict], schema: pa.Schema) -> int:
+    """Write records (already in key order) as a Parquet file; returns the row count."""
+    writer = _AtomicParquetWriter(path, schema)
+    try:
+        for batch in _batches_of(records, schema):
+            writer.write(batch)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def iter_batches(path: Path, batch_size: int = WRITE_BATCH, columns: Sequence[str] | None = None):
+    if not path.exists():
+        return
+    parquet = pq.ParquetFile(path)
+    yield from parquet.iter_batches(batch_size=batch_size, columns=list(columns) if columns else None)
+
+
+def iter_records(path: Path, batch_size: int = WRITE_BATCH, columns: Sequence[str] | None = None) -> Iterator[dict]:
+    for batch in iter_batches(path, batch_size, columns):
+        yield from batch.to_pylist()
+
+
+def row_count(path: Path) -> int:
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
+
+
+def read_keys(path: Path, key: str) -> pa.Array:
+    if not path.exists():
+        return pa.array([], pa.int64())
+    return pq.read_table(path, columns=[key]).column(key).combine_chunks()
+
+
+def merge(snapshot: Path, changes: Path, changed_ids: Sequence[int], schema: pa.Schema) -> MergeStats:
+    """Replace every changed key of the snapshot by its record in `changes` (absent there: deleted)."""
+    key = key_of(schema)
+    changed = pa.array(sorted(set(changed_ids)), pa.int64())
+    change_table = pq.read_table(changes) if changes.exists() else schema.empty_table()
+    change_table = change_table.sort_by(key)
+    existing_keys = read_keys(snapshot, key)
+    existing_changed = _count_in(existing_keys, changed)
+    replaced = _count_in(change_table.column(key), existing_keys)
+    stats = MergeStats(
+        kept=len(existing_keys) - existing_changed,
+        replaced=replaced,
+        added=change_table.num_rows - replaced,
+        removed=existing_changed - replaced,
+    )
+    writer = _AtomicParquetWriter(snapshot, schema)
+    try:
+        _merge_sorted(writer, iter_batches(snapshot), change_table, changed, key)
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit()
+    return stats
+
+
+def _count_in(values: pa.Array | pa.ChunkedArray, candidates: pa.Array) -> int:
+    if len(values) == 0:
+        return 0
+    return pc.sum(pc.is_in(values, candidates)).as_py() or 0
+
+
+def _merge_sorted(writer: _AtomicParquetWriter, old_batches: Iterator[pa.RecordBatch],
+                  changes: pa.Table, changed: pa.Array, key: str) -> None:
+    """Interleave the surviving old rows with the changed records, keeping key order."""
+    change_keys = changes.column(key).to_numpy() if changes.num_rows else None
+    next_change = 0
+    for batch in old_batches:
+        survivors = batch.filter(pc.invert(pc.is_in(batch.column(key), changed)))
+        if survivors.num_rows == 0:
+            continue
+        upper = survivors.column(key)[-1].as_py()
+        stop = next_change
+        if change_keys is not None:
+            while stop < len(change_keys) and change_keys[stop] <= upper:
+                stop += 1
+        piece = pa.Table.from_batches([survivors])
+        if stop > next_change:
+            piece = pa.concat_tables([piece, changes.slice(next_change, stop - next_change)]).sort_by(key)
+            next_change = stop
+        writer.write(piece)
+    if change_keys is not None and next_change < len(change_keys):
+        writer.write(changes.slice(next_change))
