@@ -1,0 +1,1 @@
+SELECT id, name FROM goods WHERE id = ANY(CAST(:good_ids AS integer[]))

@@ -1,0 +1,1 @@
+UPDATE invoices SET status = :status WHERE id = :invoice_id

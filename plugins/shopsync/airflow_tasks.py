@@ -1,0 +1,80 @@
+"""The thin layer between Airflow and shopsync: connections, run context, DAG defaults, alerts.
+
+The only module of the package that imports Airflow (lazily, inside functions
+where it can), so the rest runs and is tested without a scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from shopsync.config import ShopSettings
+
+log = logging.getLogger(__name__)
+
+ACCOUNTING_CONN_ID = "shopsync_accounting"
+STOCK_CHANGED_ASSET = "shopsync_stock_changed"
+
+
+def default_args(shop: ShopSettings) -> dict[str, Any]:
+    return {
+        "owner": shop.owner,
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+        "execution_timeout": timedelta(minutes=30),
+    }
+
+
+def accounting_db_url() -> str:
+    """The Airflow Connection `shopsync_accounting` if defined, else SHOPSYNC_DB_URL / the embedded server."""
+    from shopsync.db import resolve_db_url
+
+    try:
+        from airflow.sdk import Connection
+
+        conn = Connection.get(ACCOUNTING_CONN_ID)
+    except Exception:  # noqa: BLE001 - not defined (AirflowNotFoundException) or outside a task
+        log.info("no Airflow Connection %r; using SHOPSYNC_DB_URL or the embedded server", ACCOUNTING_CONN_ID)
+        return resolve_db_url()
+    uri = conn.get_uri()
+    for airflow_scheme in ("postgres://", "postgresql+psycopg2://"):
+        if uri.startswith(airflow_scheme):
+            uri = "postgresql://" + uri[len(airflow_scheme):]
+    return uri
+
+
+def accounting_engine():
+    from shopsync.db import get_engine
+
+    return get_engine(accounting_db_url())
+
+
+def data_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The run's data interval; runs without one (asset-triggered, some manual) end at the run's start."""
+    start = context.get("data_interval_start")
+    end = context.get("data_interval_end")
+    if start is not None and end is not None:
+        return start, end
+    dag_run = context["dag_run"]
+    anchor = dag_run.run_after or dag_run.start_date
+    return anchor - timedelta(hours=1), anchor
+
+
+def export_run(shop_id: str, context: dict[str, Any]):
+    from shopsync.catalog.stages import ExportRun
+    from shopsync.config import get_shop
+
+    start, end = data_interval(context)
+    full = bool((context.get("params") or {}).get("full", False))
+    return ExportRun(shop=get_shop(shop_id), interval_start=start, interval_end=end, full=full)
+
+
+def silence_noisy_libraries() -> None:
+    import os
+
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("TQDM_DISABLE", "1")

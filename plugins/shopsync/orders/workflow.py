@@ -1,0 +1,113 @@
+"""The accounting workflow after an order landed: reserve, ship, deliver, cancel.
+
+    new --reserve (all lines in full)--> reserved --ship--> shipped --deliver--> delivered
+    new | reserved --cancel--> cancelled
+
+Each function runs in the caller's transaction (`with engine.begin() as conn:`) and locks the
+invoice row first, so two people moving the same invoice at once are serialised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from shopsync import stock
+from shopsync.errors import ShopsyncError
+from shopsync.orders.sql import statement
+
+CANCELLABLE = ("new", "reserved")
+
+
+class InvalidTransition(ShopsyncError):
+    """The invoice is not in a status the requested step starts from."""
+
+
+def reserve(conn: sa.Connection, invoice_id: int, warehouse_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Top up the reservations of a 'new' invoice (e.g. after a delivery of goods); 'reserved' once complete.
+
+    Returns what was reserved now per good. Lines without a known good can never be reserved:
+    such an invoice stays 'new' until it is cancelled.
+    """
+    _require(conn, invoice_id, ("new",), "reserved")
+    warehouses = list(warehouse_ids)
+    lines = conn.execute(statement("unreserved_lines"), {"invoice_id": invoice_id}).all()
+    stock.lock_stock(conn, [line.good_id for line in lines if line.good_id is not None], warehouses)
+    reserved: dict[int, Decimal] = {}
+    complete = bool(lines)
+    for line in lines:
+        if line.good_id is None or line.quantity <= 0:
+            complete = False
+            continue
+        if line.missing <= 0:
+            continue
+        got = stock.reserve_line(conn, invoice_id, line.line_no, line.good_id, line.missing, warehouses)
+        if got:
+            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got
+        complete = complete and got >= line.missing
+    if complete:
+        _set_status(conn, invoice_id, "reserved")
+    return reserved
+
+
+def ship(
+    conn: sa.Connection, invoice_id: int, carrier: str, waybill_number: str | None, cod_amount: Decimal | None = None
+) -> int:
+    """Goods leave the warehouse: a delivery note, reservations 'shipped', on-hand stock down; returns the note id."""
+    if not carrier or not carrier.strip():
+        raise ShopsyncError(f"invoice {invoice_id}: a carrier is needed to ship it")
+    _require(conn, invoice_id, ("reserved",), "shipped", hint=" (reserve all its goods first)")
+    stock.ship_invoice(conn, invoice_id)
+    note_id = conn.execute(statement("insert_delivery_note"), {
+        "invoice_id": invoice_id, "carrier": carrier.strip(),
+        "waybill_number": waybill_number, "cod_amount": cod_amount,
+    }).scalar_one()
+    _set_status(conn, invoice_id, "shipped")
+    return note_id
+
+
+def deliver(conn: sa.Connection, invoice_id: int, cod_received: bool) -> None:
+    """The carrier delivered. Cash on delivery received makes the invoice paid; missing, it needs attention."""
+    invoice = _require(conn, invoice_id, ("shipped",), "delivered")
+    conn.execute(statement("deliver_notes"), {"invoice_id": invoice_id, "cod_received": cod_received})
+    conn.execute(statement("mark_invoice_delivered"), {
+        "invoice_id": invoice_id,
+        "cod_received": cod_received,
+        "cod_missing": invoice.payment_status == "cod" and not cod_received,
+    })
+
+
+def cancel(conn: sa.Connection, invoice_id: int, reason: str) -> dict[int, Decimal]:
+    """Cancel: reservations released (free stock returns), certificates and bonus given back; returns released."""
+    invoice = _require(conn, invoice_id, CANCELLABLE, "cancelled")
+    released = stock.release_invoice(conn, invoice_id)
+    # Customer row before certificates: the same lock order as apply_order.
+    if invoice.customer_id is not None and invoice.bonus_paid > 0:
+        conn.execute(statement("refund_bonus"), {"customer_id": invoice.customer_id, "bonus": invoice.bonus_paid})
+    conn.execute(statement("restore_certificates"), {"invoice_id": invoice_id})
+    conn.execute(statement("cancel_invoice"), {"invoice_id": invoice_id, "reason": reason})
+    return released
+
+
+def list_invoices(conn: sa.Connection, shop_id: str, status: str | None = None) -> list[sa.Row]:
+    """A shop's invoices, oldest first, optionally of one status (for `shopsync orders`)."""
+    return conn.execute(statement("list_invoices"), {"shop_id": shop_id, "status": status}).all()
+
+
+def _require(
+    conn: sa.Connection, invoice_id: int, allowed: tuple[str, ...], target: str, hint: str = ""
+) -> sa.Row:
+    invoice = conn.execute(statement("lock_invoice"), {"invoice_id": invoice_id}).first()
+    if invoice is None:
+        raise ShopsyncError(f"invoice {invoice_id} does not exist")
+    if invoice.status not in allowed:
+        raise InvalidTransition(
+            f"invoice {invoice_id} is {invoice.status}; only {' or '.join(allowed)} invoices can be {target}{hint}"
+        )
+    return invoice
+
+
+def _set_status(conn: sa.Connection, invoice_id: int, status: str) -> None:
+    conn.execute(statement("set_invoice_status"), {"invoice_id": invoice_id, "status": status})
