@@ -1,0 +1,84 @@
+"""A directory on this machine (or a mounted share) as a file store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from shopsync.publish.base import RemoteEntry, temp_path_for
+
+COPY_CHUNK = 1024 * 1024
+
+
+class LocalFiles:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = f"local {root}"
+        self.secrets: list[str] = []
+
+    def write_atomic(self, path: str, source: BinaryIO) -> None:
+        target = self._full(path)
+        temp = self._full(temp_path_for(path))
+        try:
+            with temp.open("wb") as out:
+                shutil.copyfileobj(source, out, COPY_CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            return self._full(path).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def list_dir(self, path: str) -> list[RemoteEntry]:
+        entries = []
+        with os.scandir(self._full(path)) as listing:
+            for item in listing:
+                stat = item.stat()
+                entries.append(RemoteEntry(item.name, item.is_file(), stat.st_size, stat.st_mtime))
+        return entries
+
+    def exists(self, path: str) -> bool:
+        return self._full(path).exists()
+
+    def make_dirs(self, path: str) -> None:
+        self._full(path).mkdir(parents=True, exist_ok=True)
+
+    def move(self, source: str, target: str) -> None:
+        # link + unlink never replaces an existing target (os.rename would, silently)
+        os.link(self._full(source), self._full(target))
+        os.unlink(self._full(source))
+
+    def remove(self, path: str) -> None:
+        self._full(path).unlink()
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def _full(self, path: str) -> Path:
+        return self.root / path if path else self.root
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (a crash right after publishing keeps the new file)."""
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
