@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopsync.config import ShopSettings
+from shopsync.config import ShopSettings, load_shops
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,14 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
         "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=30),
     }
+
+
+def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
+    """Shops whose DAG a DAG file builds: all of them, or only the one a task run is for."""
+    from airflow.sdk import get_parsing_context
+
+    wanted = get_parsing_context().dag_id
+    return [shop for shop in load_shops() if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
 
 
 def accounting_db_url() -> str:
@@ -78,3 +86,34 @@ def silence_noisy_libraries() -> None:
 
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
+    """One ingest DAG run: the inbox's ready files, plus the interval's archived files for backfills."""
+    from shopsync.config import get_shop
+    from shopsync.orders.inbox import open_inbox
+    from shopsync.orders.ingest import IngestSummary, ingest_inbox, reapply_interval
+    from shopsync.paths import project_root
+
+    shop = get_shop(shop_id)
+    dag_run = context["dag_run"]
+    reprocess = bool((context.get("params") or {}).get("reprocess_interval")) or "backfill" in str(dag_run.run_type)
+    inbox = open_inbox(shop.orders_inbox, project_root())
+    try:
+        summary = ingest_inbox(engine, shop, inbox)
+        if reprocess:
+            start, end = data_interval(context)
+            again = reapply_interval(engine, shop, inbox, start, end)
+            summary = IngestSummary(files=summary.files + again.files)
+    finally:
+        inbox.close()
+    for outcome in summary.files:
+        log.info(outcome.summary_line())
+    counts = summary.counts()
+    log.info("orders ingest of %s: %s", shop_id, ", ".join(f"{k}={v}" for k, v in counts.items()))
+    return {
+        "counts": counts,
+        "reserved_goods": summary.reserved_goods,
+        "files": [outcome.summary_line() for outcome in summary.files],
+        "quarantined": [outcome.destination for outcome in summary.files if outcome.quarantined],
+    }

@@ -84,6 +84,53 @@ def cmd_shops(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopsync.config import get_shop
+    from shopsync.db import get_engine
+    from shopsync.orders.ingest import ingest_bytes
+
+    shop = get_shop(args.shop)
+    engine = get_engine()
+    totals = {"applied": 0, "skipped": 0, "flagged": 0, "rejected": 0}
+    for name in args.files:
+        path = Path(name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ShopsyncError(f"{path}: cannot read: {exc.strerror}") from None
+        outcome = ingest_bytes(engine, shop, path.name, data, dry_run=args.dry_run)
+        print(("[dry run] " if args.dry_run else "") + outcome.summary_line().replace(" -> archived", "").replace(
+            " -> quarantined", " (would be quarantined)" if args.dry_run else " (see order_files for reasons)"))
+        for order in outcome.orders:
+            if order["status"] in ("rejected", "flagged"):
+                print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
+                      + "; ".join(order["reasons"]))
+        for key in totals:
+            totals[key] += getattr(outcome, key)
+    print("total: " + ", ".join(f"{value} {key}" for key, value in totals.items()))
+    return 0
+
+
+def cmd_orders(args: argparse.Namespace) -> int:
+    from shopsync.db import get_engine
+    from shopsync.orders.workflow import list_invoices
+
+    with get_engine().connect() as conn:
+        rows = list_invoices(conn, args.shop, args.status)
+    if not rows:
+        print(f"no invoices for shop {args.shop}" + (f" with status {args.status}" if args.status else ""))
+        return 0
+    print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  attention")
+    for row in rows:
+        mapping = row._mapping
+        reasons = "; ".join(mapping.get("attention_reasons") or [])
+        print(f"{mapping['id']:>8} {mapping['external_number']:<16} {mapping['status']:<10} "
+              f"{mapping['payment_status']:<8} {mapping['total']:>10}  {reasons}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopsync", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
@@ -102,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=cmd_seed)
 
     commands.add_parser("shops", help="list configured shops").set_defaults(handler=cmd_shops)
+
+    ingest = commands.add_parser("ingest", help="apply order files by hand (the same code as the DAG)")
+    ingest.add_argument("--shop", required=True, help="shop id (include/shops/<id>.yaml)")
+    ingest.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
+    ingest.add_argument("files", nargs="+", metavar="FILE")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    orders = commands.add_parser("orders", help="list a shop's invoices by status")
+    orders.add_argument("--shop", required=True)
+    orders.add_argument("--status", choices=["new", "reserved", "shipped", "delivered", "cancelled"])
+    orders.set_defaults(handler=cmd_orders)
     return parser
 
 

@@ -122,3 +122,11 @@ def _sum_by_good(rows: Iterable[sa.Row]) -> dict[int, Decimal]:
     for row in rows:
         totals[row.good_id] = totals.get(row.good_id, Decimal(0)) + row.quantity
     return totals
+
+
+def shop_warehouses(conn: sa.Connection, configured: Iterable[int]) -> list[int]:
+    """The warehouses a shop sells from: its configured list, or every active warehouse."""
+    configured = _int_list(configured)
+    if configured:
+        return configured
+    return [row.id for row in conn.execute(sa.text(read_sql("extract/warehouses.sql")))]

@@ -69,12 +69,6 @@ def changed_ids(conn: Connection, entity: str, since: datetime, until: datetime)
     return [row.entity_id for row in rows]
 
 
-def shop_warehouses(conn: Connection, configured: Sequence[int]) -> list[int]:
-    if configured:
-        return sorted(configured)
-    return [row.id for row in conn.execute(sa.text(read_sql("extract/warehouses.sql")))]
-
-
 class _SortedStream:
     """Rows of one stream, handed out per good id as the driving goods stream advances."""
 

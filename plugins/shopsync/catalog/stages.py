@@ -17,15 +17,19 @@ import os
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shopsync.catalog import extract, snapshot
+from shopsync.catalog.model import FeedContext
 from shopsync.catalog.workspace import ShopWorkspace, read_json, run_key, write_json
-from shopsync.config import ShopSettings
+from shopsync.config import FeedSettings, ShopSettings
+from shopsync.stock import shop_warehouses
 
 DATASETS = ("goods", "customers", "certificates")
+EXTRACT_STAGES = tuple(f"extract_{dataset}" for dataset in DATASETS)
 ENTITY_OF = {"goods": "good", "customers": "customer", "certificates": "certificate"}
 SCHEMA_OF = {
     "goods": snapshot.GOODS_SCHEMA,
@@ -55,6 +59,9 @@ class ExportRun:
     def workspace(self) -> ShopWorkspace:
         return ShopWorkspace(self.shop.id)
 
+    def run_dir_path(self, name: str) -> Path:
+        return self.workspace.run_dir(self.key) / name
+
 
 def _elapsed(started: float) -> float:
     return round(time.perf_counter() - started, 3)
@@ -72,7 +79,7 @@ def _window_start(run: ExportRun, dataset: str) -> datetime:
 
 def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: extract.Scope):
     if dataset == "goods":
-        warehouses = extract.shop_warehouses(conn, run.shop.warehouses)
+        warehouses = shop_warehouses(conn, run.shop.warehouses)
         return extract.goods_records(conn, scope, run.shop.currency, warehouses)
     if dataset == "customers":
         return extract.customer_records(conn, scope)
@@ -100,7 +107,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         "extracted_at": extracted_at.isoformat(),
     })
     return {
-        "dataset": dataset, "mode": "full" if full else "incremental",
+        "stage": f"extract_{dataset}", "dataset": dataset, "mode": "full" if full else "incremental",
         "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": _elapsed(started),
     }
 
@@ -111,7 +118,7 @@ def extract_categories(engine: Engine, run: ExportRun) -> dict:
     with engine.connect() as conn:
         records = extract.category_records(conn, run.shop.category_map_key)
     write_json(categories_path(run), records)
-    return {"dataset": "categories", "rows_read": len(records), "seconds": _elapsed(started)}
+    return {"stage": "extract_categories", "rows_read": len(records), "seconds": _elapsed(started)}
 
 
 def categories_path(run: ExportRun):
@@ -139,6 +146,315 @@ def merge_dataset(run: ExportRun, dataset: str, enrich=None) -> dict:
         merged_until = extracted_at if previous is None else max(datetime.fromisoformat(previous), extracted_at)
         ws.update_state(**{dataset: {"merged_until": merged_until.isoformat()}})
     return {
-        "dataset": dataset, "mode": meta["mode"], "total": stats.total, "replaced": stats.replaced,
+        "stage": f"merge_{dataset}", "mode": meta["mode"], "total": stats.total, "replaced": stats.replaced,
         "added": stats.added, "removed": stats.removed, "seconds": _elapsed(started),
     }
+
+
+# --- transform: write the feeds ------------------------------------------------------------------
+
+CHUNK = 2000
+ALL_GOODS_PROFILES = ("torgsoft_csv", "woocommerce_csv")   # also list hidden goods (Display 0 / Published 0)
+VALIDATED_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
+
+
+def feed_context(run: ExportRun) -> FeedContext:
+    from shopsync.catalog.transform import categories_from_records
+
+    shop = run.shop
+    return FeedContext(
+        shop_id=shop.id, shop_name=shop.name, company=shop.company or shop.name, url=shop.url,
+        currency=shop.currency, generated_at=run.interval_end,
+        categories=categories_from_records(read_json(categories_path(run), [])),
+    )
+
+
+def _chunked(items, size: int = CHUNK):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _catalog_items(run: ExportRun, records):
+    from shopsync.catalog.transform import item_from_record
+
+    base_url = run.shop.photo_base_url
+    return (item_from_record(record, base_url) for record in records)
+
+
+def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, rows_filter=None):
+    """A fan-out consumer that writes one feed file and returns its statistics."""
+    from shopsync.catalog.feeds import get_writer
+
+    writer = get_writer(feed.profile)
+    path = run.workspace.out_dir(run.key) / file_name
+
+    def consume(rows):
+        selected = rows if rows_filter is None else (row for row in rows if rows_filter(row))
+        with open(path, "wb") as out:
+            stats = writer.write(selected, out, ctx, feed)
+        return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
+                "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
+
+    return consume
+
+
+def _expected_collector(rows) -> dict:
+    ids, stock, visible = [], [], []
+    for item in rows:
+        ids.append(item.good_id)
+        stock.append(item.free_stock)
+        visible.append(item.visible)
+    return {"good_id": ids, "free_stock": stock, "visible": visible}
+
+
+def _delta_name(file_name: str) -> str:
+    stem, dot, ext = file_name.rpartition(".")
+    return f"{stem}.delta.{ext}" if dot else f"{file_name}.delta"
+
+
+def _changed_goods(run: ExportRun) -> set[int] | None:
+    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"), {})
+    return None if meta.get("mode") != "incremental" else set(meta["ids"])
+
+
+def _write_catalog_pass(run: ExportRun, ctx: FeedContext, rejections) -> tuple[list[dict], dict]:
+    """One pass over the goods snapshot feeding every catalog feed (and its delta) at once."""
+    from shopsync.catalog.feeds import feed_file_name, get_writer
+    from shopsync.catalog.transform import fan_out
+    from shopsync.catalog.validate import split_items
+
+    changed = _changed_goods(run)
+    jobs = [_expected_collector]
+    for feed in run.shop.feeds:
+        writer = get_writer(feed.profile)
+        if writer.kind != "catalog" or writer.sort_key != "good_id":
+            continue
+        jobs.append(_writer_job(run, feed, ctx, feed_file_name(feed)))
+        if feed.delta and changed is not None:
+            jobs.append(_writer_job(run, feed, ctx, _delta_name(feed_file_name(feed)),
+                                    rows_filter=lambda item: item.good_id in changed))
+    records = snapshot.iter_records(run.workspace.snapshot("goods"))
+    good_items = split_items(_catalog_items(run, records), ctx, run.shop.on_bad_item, rejections)
+    expected, *stats = fan_out(_chunked(good_items), jobs)
+    return stats, expected
+
+
+def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
+    """Feeds that need each model group's goods together (WooCommerce variations) get their own pass.
+
+    It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
+    the catalog; see docs/decisions.md.
+    """
+    from shopsync.catalog.feeds import feed_file_name, get_writer
+    from shopsync.catalog.validate import Rejections, split_items
+
+    feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
+    if not feeds:
+        return []
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(run.workspace.snapshot("goods"))
+    table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
+    no_group = table.filter(table.column("model_group_id").is_null())
+    grouped = table.filter(table.column("model_group_id").is_valid())
+    records = (row for part in (no_group, grouped) for batch in part.to_batches(CHUNK) for row in batch.to_pylist())
+    results = []
+    for feed in feeds:
+        consume = _writer_job(run, feed, ctx, feed_file_name(feed))
+        items = split_items(_catalog_items(run, records), ctx, "skip", Rejections())
+        results.append(consume(items))
+    return results
+
+
+def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
+    from shopsync.catalog.feeds import feed_file_name, get_writer
+    from shopsync.catalog.transform import certificate_from_record, customer_from_record
+
+    as_of = run.interval_end.date()
+    sources = {
+        "customers": lambda: (customer_from_record(r) for r in snapshot.iter_records(run.workspace.snapshot(
+            "customers")) if r["is_active"]),
+        "certificates": lambda: (certificate_from_record(r, as_of) for r in snapshot.iter_records(
+            run.workspace.snapshot("certificates"))),
+    }
+    results = []
+    for feed in run.shop.feeds:
+        kind = get_writer(feed.profile).kind
+        if kind in sources:
+            results.append(_writer_job(run, feed, ctx, feed_file_name(feed))(sources[kind]()))
+    return results
+
+
+def build_feeds(run: ExportRun) -> dict:
+    """Write every feed of the shop from its snapshot into the run's out/ directory."""
+    import pandas as pd
+
+    from shopsync.catalog.validate import Rejections
+
+    started = time.perf_counter()
+    out_dir = run.workspace.out_dir(run.key)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ctx = feed_context(run)
+    rejections = Rejections()
+    try:
+        catalog_stats, expected = _write_catalog_pass(run, ctx, rejections)
+    finally:
+        _save_rejections(run, rejections)
+    stats = catalog_stats + _write_model_group_feeds(run, ctx) + _write_companion_feeds(run, ctx)
+    pd.DataFrame(expected).to_parquet(run.run_dir_path("expected.parquet"), index=False)
+    write_json(run.run_dir_path("feeds.json"), stats)
+    return {
+        "stage": "write_feeds", "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
+        "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
+    }
+
+
+def _save_rejections(run: ExportRun, rejections) -> None:
+    write_json(run.run_dir_path("rejections.json"),
+               [{"good_id": r.good_id, "name": r.name, "reasons": list(r.reasons)} for r in rejections.items])
+
+
+def _load_rejections(run: ExportRun):
+    from shopsync.catalog.validate import RejectedItem, Rejections
+
+    items = read_json(run.run_dir_path("rejections.json"), [])
+    return Rejections([RejectedItem(r["good_id"], r["name"], tuple(r["reasons"])) for r in items])
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+def validate_feeds(run: ExportRun) -> dict:
+    """Great Expectations on every written feed, read back; raises (nothing is published) on failure."""
+    import pandas as pd
+
+    from shopsync.catalog.feeds import feed_file_name
+    from shopsync.catalog.validate import FeedValidationError, summarize, validate_feed, write_report
+
+    started = time.perf_counter()
+    expected_all = pd.read_parquet(run.run_dir_path("expected.parquet"))
+    expected_visible = expected_all[expected_all["visible"]]
+    validations = []
+    for feed in run.shop.feeds:
+        if feed.profile not in VALIDATED_PROFILES:
+            continue
+        expected = expected_all if feed.profile in ALL_GOODS_PROFILES else expected_visible
+        path = run.workspace.out_dir(run.key) / feed_file_name(feed)
+        validations.append(validate_feed(path, feed.profile, expected[["good_id", "free_stock"]],
+                                         encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir))
+    rejections = _load_rejections(run)
+    report = run.run_dir_path("validation-report.md")
+    write_report(validations, rejections, report, title=f"Shop {run.shop.id}, run {run.key}")
+    summary = summarize(validations, rejections)
+    failed = [v for v in validations if not v.success]
+    if failed:
+        raise FeedValidationError(f"{len(failed)} feed(s) failed validation and were not published; "
+                                  f"the last good feeds stay in place. Report: {report}\n{summary}")
+    return {"stage": "validate", "feeds": len(validations), "rows": {Path(v.path).name: v.rows for v in validations},
+            "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+
+
+# --- publish ------------------------------------------------------------------------------------
+
+def _photo_names_in_snapshot(run: ExportRun) -> set[str]:
+    names: set[str] = set()
+    for batch in snapshot.iter_batches(run.workspace.snapshot("goods"), columns=["published_photos"]):
+        for photos in batch.column("published_photos").to_pylist():
+            names.update(photos or [])
+    return names
+
+
+def _photo_uploads(run: ExportRun) -> tuple[list, set[str]]:
+    """Photo files the destination does not have yet (every size of every photo a feed links to)."""
+    from shopsync.publish.base import OutgoingFile
+
+    already = set(read_json(_uploaded_photos_path(run), []))
+    wanted = {f"{size.name}/{name}" for name in _photo_names_in_snapshot(run) for size in run.shop.photos.sizes}
+    missing = sorted(wanted - already)
+    files = [OutgoingFile(run.workspace.photos_dir / name, f"photos/{name}") for name in missing
+             if (run.workspace.photos_dir / name).exists()]
+    return files, already | {file.remote_name.removeprefix("photos/") for file in files}
+
+
+def _uploaded_photos_path(run: ExportRun) -> Path:
+    destination = run.shop.destination
+    return run.workspace.root / f"uploaded-photos.{destination.kind}.json"
+
+
+def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
+    """Send photos, then the validated feeds, then manifest.json (last: its presence means complete)."""
+    from shopsync.paths import project_root
+    from shopsync.publish.base import OutgoingFile, open_destination
+    from shopsync.publish.manifest import ManifestEntry, build_manifest, publish_with_manifest, write_manifest
+
+    started = time.perf_counter()
+    out_dir = run.workspace.out_dir(run.key)
+    feeds = read_json(run.run_dir_path("feeds.json"), [])
+    photo_files, uploaded = _photo_uploads(run)
+    entries = [ManifestEntry(f["file"], out_dir / f["file"], f["rows"]) for f in feeds]
+    manifest = build_manifest(entries, (run.interval_start, run.interval_end),
+                              published_at or datetime.now().astimezone())
+    manifest_path = write_manifest(manifest, out_dir / "manifest.json")
+    destination = open_destination(run.shop.destination, project_root())
+    try:
+        destination.put(photo_files)
+        write_json(_uploaded_photos_path(run), sorted(uploaded))
+        feed_files = [OutgoingFile(entry.path, entry.name) for entry in entries]
+        results = publish_with_manifest(destination, feed_files, OutgoingFile(manifest_path, "manifest.json"))
+    finally:
+        destination.close()
+    feed_bytes = sum(result.size for result in results)
+    return {
+        "stage": "publish", "destination": f"{run.shop.destination.kind}:{run.shop.destination.path}",
+        "files": [result.remote_name for result in results], "photos_uploaded": len(photo_files),
+        "bytes": feed_bytes, "seconds": _elapsed(started),
+        "asset_extra": {
+            "shop": run.shop.id, "run": run.key,
+            "feeds": {f["file"]: f["rows"] for f in feeds}, "bytes": feed_bytes,
+            "photos_uploaded": len(photo_files),
+        },
+    }
+
+
+# --- summary ------------------------------------------------------------------------------------
+
+def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
+    """The run's short summary: items per feed, changed, rejected and why, bytes, time per stage."""
+    import logging
+
+    log = logging.getLogger(__name__)
+    results = {result["stage"]: result for result in stage_results if result}
+    built = results.get("write_feeds", {})
+    summary = {
+        "shop": run.shop.id, "run": run.key,
+        "feeds": built.get("feeds", {}),
+        "changed": {r["dataset"]: r["changed"] for r in results.values() if r["stage"] in EXTRACT_STAGES},
+        "rejected": built.get("rejected", 0),
+        "rejected_by_reason": built.get("rejected_by_reason", {}),
+        "bytes_published": results.get("publish", {}).get("bytes", 0),
+        "report": results.get("validate", {}).get("report"),
+        "seconds_by_stage": {name: result.get("seconds") for name, result in results.items()},
+    }
+    for line in summary_lines(summary):
+        log.info(line)
+    write_json(run.run_dir_path("summary.json"), summary)
+    return summary
+
+
+def summary_lines(summary: dict) -> list[str]:
+    lines = [f"catalog export of shop {summary['shop']}, run {summary['run']}"]
+    for file, figures in sorted(summary["feeds"].items()):
+        lines.append(f"  feed {file:<24} {figures['rows']:>9,} items {figures['bytes']:>13,} bytes")
+    changed = ", ".join(f"{k} {v:,}" for k, v in summary["changed"].items())
+    lines.append(f"  changed: {changed or 'nothing'}")
+    reasons = ", ".join(f"{k}: {v}" for k, v in summary["rejected_by_reason"].items())
+    lines.append(f"  rejected: {summary['rejected']}" + (f" ({reasons})" if reasons else ""))
+    lines.append(f"  bytes published: {summary['bytes_published']:,}")
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items() if v is not None)
+    lines.append(f"  time per stage: {timings}")
+    return lines

@@ -52,6 +52,7 @@ class Order:
     bonus_pay: Decimal = Decimal(0)
     gift_certificates: list[str] = field(default_factory=list)
     reserve_until: date | None = None
+    tracking_number: str | None = None  # the carrier's waybill (TTN) when the shop already created one
     warnings: list[str] = field(default_factory=list)   # flag the order but it still lands
 
 

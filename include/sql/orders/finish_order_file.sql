@@ -1,0 +1,4 @@
+UPDATE order_files
+SET format = :format, status = :status, orders_total = :orders_total, applied = :applied,
+    skipped = :skipped, flagged = :flagged, rejected = :rejected, details = CAST(:details AS jsonb)
+WHERE id = :id

@@ -1,0 +1,1 @@
+UPDATE order_files SET stored_as = :stored_as WHERE id = :id
