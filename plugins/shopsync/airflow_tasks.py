@@ -1,7 +1,7 @@
 """The thin layer between Airflow and shopsync: connections, run context, DAG defaults, alerts.
 
-The only module of the package that imports Airflow (lazily, inside functions
-where it can), so the rest runs and is tested without a scheduler.
+With shopsync.alerts, the only modules of the package that import Airflow (lazily,
+inside functions), so the rest runs and is tested without a scheduler.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ STOCK_CHANGED_ASSET = "shopsync_stock_changed"
 
 
 def default_args(shop: ShopSettings) -> dict[str, Any]:
+    from shopsync.alerts import make_failure_alert
+
     return {
+        "on_failure_callback": make_failure_alert(shop.alert_emails, shop.id),
         "owner": shop.owner,
         "retries": 3,
         "retry_delay": timedelta(seconds=30),

@@ -131,6 +131,39 @@ def cmd_orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from shopsync.catalog.stages import ExportRun, run_export, summary_lines
+    from shopsync.catalog.validate import FeedValidationError
+    from shopsync.config import get_shop
+    from shopsync.db import get_engine
+
+    shop = get_shop(args.shop)
+    # By hand there is no schedule: the window starts where the last export stopped reading.
+    end = datetime.now(UTC).replace(microsecond=0)
+    run = ExportRun(shop=shop, interval_start=end, interval_end=end, full=args.full)
+    try:
+        summary = run_export(get_engine(), run, dry_run=args.dry_run)
+    except FeedValidationError as exc:
+        print(f"shopsync: validation blocked the feeds: {exc}", file=sys.stderr)
+        return 3
+    for line in summary_lines(summary):
+        print(line)
+    out_dir = run.workspace.out_dir(run.key)
+    if args.dry_run:
+        print(f"dry run: nothing published; the feeds are in {out_dir}")
+    else:
+        print(f"published to {shop.destination.kind}:{shop.destination.path}; run files in {out_dir.parent}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from shopsync.demo import run_demo
+
+    return run_demo()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopsync", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
@@ -149,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=cmd_seed)
 
     commands.add_parser("shops", help="list configured shops").set_defaults(handler=cmd_shops)
+    commands.add_parser("demo", help="run the demo shop end to end with real Airflow DAG runs").set_defaults(
+        handler=cmd_demo)
+
+    export = commands.add_parser("export", help="run a shop's catalog export without Airflow")
+    export.add_argument("--shop", required=True, help="shop id (include/shops/<id>.yaml)")
+    export.add_argument("--full", action="store_true", help="re-extract everything instead of what changed")
+    export.add_argument("--dry-run", action="store_true", help="build and validate the feeds; publish nothing")
+    export.set_defaults(handler=cmd_export)
 
     ingest = commands.add_parser("ingest", help="apply order files by hand (the same code as the DAG)")
     ingest.add_argument("--shop", required=True, help="shop id (include/shops/<id>.yaml)")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from shopsync.catalog.photos import PhotoRef, fitted_size, process_photos
+from shopsync.catalog.photos import PhotoRef, content_name, fitted_size, process_photos
 from shopsync.config import PhotoSettings
 
 EXIF_ORIENTATION = 0x0112
@@ -283,3 +283,28 @@ def test_interrupted_run_deletes_nothing_and_retries_next_time(dirs: dict[str, P
 
     monkeypatch.undo()
     assert run(changed, dirs).processed == 2
+
+
+def test_content_addressed_photo_shared_by_goods_is_resized_once(dirs: dict[str, Path]) -> None:
+    shared = write_original(dirs["originals"], "model/shared.jpg")
+    refs = [PhotoRef(good_id, 0, shared.original_path, shared.checksum) for good_id in (1, 2, 3)]
+
+    report = run(refs, dirs, content_addressed=True)
+
+    name = content_name(shared.checksum, "jpeg")
+    assert report.processed == 1
+    assert sorted(report.changed_files) == [f"catalog/{name}", f"detail/{name}"]
+    assert (dirs["out"] / "detail" / name).is_file()
+    assert run(refs, dirs, content_addressed=True).processed == 0
+
+
+def test_content_addressed_outputs_no_longer_referenced_are_removed(dirs: dict[str, Path]) -> None:
+    first = write_original(dirs["originals"], "a.jpg", color=(10, 10, 10))
+    second = write_original(dirs["originals"], "b.jpg", color=(20, 20, 20))
+    run([PhotoRef(1, 0, first.original_path, first.checksum), PhotoRef(2, 0, second.original_path,
+                                                                        second.checksum)], dirs, content_addressed=True)
+
+    report = run([PhotoRef(2, 0, second.original_path, second.checksum)], dirs, content_addressed=True)
+
+    assert report.removed == sorted(f"{size}/{content_name(first.checksum, 'jpeg')}" for size in ("catalog", "detail"))
+    assert not (dirs["out"] / "detail" / content_name(first.checksum, "jpeg")).exists()

@@ -16,7 +16,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -100,8 +100,13 @@ def process_photos(
     state_path: Path,
     workers: int = 2,
     executor: ExecutorKind = "thread",
+    content_addressed: bool = False,
 ) -> PhotoReport:
     """Bring output_dir in line with refs; the report says what to upload and what was deleted.
+
+    content_addressed names outputs after the original's checksum (`<size>/<checksum[:24]>.jpg`), so a
+    photo shared by many goods (sizes and colours of one model) is resized and uploaded once; the
+    report's `available` is then left empty (callers map goods to names with `content_name`).
 
     Threads are the default: Pillow releases the GIL while decoding, resizing and encoding, and on
     2 cores two threads were as fast as two processes (bench/photos.py), without pickling or child
@@ -111,11 +116,12 @@ def process_photos(
     fingerprint = settings_fingerprint(settings)
     old_entries = load_state(state_path, fingerprint)
     new_entries: dict[str, dict] = {}
-    wanted = _unique_refs(refs)
+    naming = BY_CONTENT if content_addressed else BY_POSITION
+    wanted = _unique_refs(refs, naming)
 
     jobs: list[_Job] = []
     for key, ref in wanted.items():
-        targets = _targets(ref, settings)
+        targets = _targets(ref, settings, naming)
         outputs = [t.relative_name for t in targets]
         if _is_unchanged(old_entries.get(key), ref, outputs, output_dir):
             report.unchanged += 1
@@ -136,7 +142,7 @@ def process_photos(
                 continue
             if outcome.checksum_mismatch:
                 report.warnings.append(_problem(ref, outcome.checksum_mismatch))
-            outputs = [t.relative_name for t in _targets(ref, settings)]
+            outputs = [t.relative_name for t in _targets(ref, settings, naming)]
             new_entries[outcome.key] = {"checksum": ref.checksum, "original": ref.original_path, "outputs": outputs}
             report.processed += 1
             report.changed_files.extend(outputs)
@@ -151,7 +157,7 @@ def process_photos(
 
     report.changed_files.sort()
     report.failed.sort(key=lambda p: (p.good_id, p.position))
-    report.available = _available(wanted, new_entries, settings)
+    report.available = {} if content_addressed else _available(wanted, new_entries, settings)
     return report
 
 
@@ -196,21 +202,39 @@ def save_state(state_path: Path, fingerprint: str, entries: dict[str, dict]) -> 
     os.replace(temporary, state_path)
 
 
-def _state_key(good_id: int, position: int) -> str:
-    return f"{good_id}:{position}"
-
-
 # --- planning ------------------------------------------------------------------------------------
 
-def _unique_refs(refs: Iterable[PhotoRef]) -> dict[str, PhotoRef]:
-    wanted: dict[str, PhotoRef] = {}
-    for ref in refs:
-        wanted.setdefault(_state_key(ref.good_id, ref.position), ref)   # (good, position) is a key: first wins
-    return wanted
+@dataclass(frozen=True)
+class _Naming:
+    """How a photo is keyed in the state and named on disk."""
+    key: Callable[[PhotoRef], str]
+    name: Callable[[str, PhotoRef, str], str]      # (size name, ref, image format) -> relative output name
 
 
 def output_name(size_name: str, good_id: int, position: int, image_format: str) -> str:
     return f"{size_name}/{good_id}_{position}.{EXTENSIONS[image_format]}"
+
+
+def content_name(checksum: str, image_format: str) -> str:
+    """The file name of a content-addressed output (the same in every size directory)."""
+    return f"{checksum[:24]}.{EXTENSIONS[image_format]}"
+
+
+BY_POSITION = _Naming(
+    key=lambda ref: f"{ref.good_id}:{ref.position}",
+    name=lambda size, ref, fmt: output_name(size, ref.good_id, ref.position, fmt),
+)
+BY_CONTENT = _Naming(
+    key=lambda ref: ref.checksum,
+    name=lambda size, ref, fmt: f"{size}/{content_name(ref.checksum, fmt)}",
+)
+
+
+def _unique_refs(refs: Iterable[PhotoRef], naming: _Naming) -> dict[str, PhotoRef]:
+    wanted: dict[str, PhotoRef] = {}
+    for ref in refs:
+        wanted.setdefault(naming.key(ref), ref)   # first wins
+    return wanted
 
 
 def detail_size_name(settings: PhotoSettings) -> str:
@@ -221,9 +245,8 @@ def detail_size_name(settings: PhotoSettings) -> str:
     return max(settings.sizes, key=lambda s: s.width * s.height).name
 
 
-def _targets(ref: PhotoRef, settings: PhotoSettings) -> list[_Target]:
-    return [_Target(output_name(s.name, ref.good_id, ref.position, settings.format), s.width, s.height)
-            for s in settings.sizes]
+def _targets(ref: PhotoRef, settings: PhotoSettings, naming: _Naming) -> list[_Target]:
+    return [_Target(naming.name(s.name, ref, settings.format), s.width, s.height) for s in settings.sizes]
 
 
 def _is_unchanged(entry: dict | None, ref: PhotoRef, outputs: list[str], output_dir: Path) -> bool:

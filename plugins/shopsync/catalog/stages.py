@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,14 +126,14 @@ def categories_path(run: ExportRun):
     return run.workspace.run_dir(run.key) / "changes" / "categories.json"
 
 
-def merge_dataset(run: ExportRun, dataset: str, enrich=None) -> dict:
+def merge_dataset(run: ExportRun, dataset: str) -> dict:
     """Fold the run's changes into the shop's snapshot (replace for a full extract)."""
     started = time.perf_counter()
     ws = run.workspace
     meta = read_json(ws.changed_ids_path(run.key, dataset))
     changes = ws.changes(run.key, dataset)
-    if enrich is not None:
-        enrich(changes)
+    if dataset == "goods":
+        _with_published_photos(run, changes)
     with ws.lock():
         if meta["mode"] == "full":
             ws.snapshot(dataset).parent.mkdir(parents=True, exist_ok=True)
@@ -151,10 +152,73 @@ def merge_dataset(run: ExportRun, dataset: str, enrich=None) -> dict:
     }
 
 
+# --- transform: photos ---------------------------------------------------------------------------
+
+def _photo_refs(run: ExportRun) -> Iterator:
+    """Every photo the snapshot will reference after this run's merge (unchanged goods + changed ones)."""
+    from shopsync.catalog.photos import PhotoRef
+
+    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
+    sources = [run.workspace.changes(run.key, "goods")]
+    changed = None
+    if meta["mode"] == "incremental":
+        changed = set(meta["ids"])
+        sources.append(run.workspace.snapshot("goods"))
+    for source in sources:
+        for batch in snapshot.iter_batches(source, columns=["good_id", "photos"]):
+            for good_id, photos in zip(batch.column("good_id").to_pylist(), batch.column("photos").to_pylist(),
+                                       strict=True):
+                if source != sources[0] and good_id in changed:
+                    continue
+                for photo in photos or []:
+                    yield PhotoRef(good_id, photo["position"], photo["original_path"], photo["checksum"])
+
+
+def resize_photos(run: ExportRun) -> dict:
+    """Resize originals that changed (content-addressed by checksum: a photo shared by goods is done once)."""
+    from shopsync.catalog.photos import process_photos
+    from shopsync.paths import photos_dir
+
+    started = time.perf_counter()
+    if not run.shop.photos.enabled:
+        return {"stage": "photos", "enabled": False, "seconds": _elapsed(started)}
+    report = process_photos(_photo_refs(run), photos_dir(), run.workspace.photos_dir, run.shop.photos,
+                            run.workspace.photos_state, content_addressed=True)
+    problems = [{"good_id": p.good_id, "position": p.position, "original": p.original_path, "reason": p.reason}
+                for p in report.failed]
+    write_json(run.run_dir_path("photo-problems.json"), problems)
+    return {"stage": "photos", "processed": report.processed, "unchanged": report.unchanged,
+            "failed": len(problems), "failed_examples": problems[:5], "removed": len(report.removed),
+            "seconds": _elapsed(started)}
+
+
+def _with_published_photos(run: ExportRun, changes: Path) -> None:
+    """Fill published_photos of the changed goods: the photos whose resized files exist, in order."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from shopsync.catalog.photos import content_name, detail_size_name
+
+    detail_dir = run.workspace.photos_dir / detail_size_name(run.shop.photos)
+    image_format = run.shop.photos.format
+    enabled = run.shop.photos.enabled
+    tmp = changes.with_name(changes.name + ".photos")
+    with pq.ParquetWriter(tmp, snapshot.GOODS_SCHEMA, compression="zstd") as writer:
+        for batch in snapshot.iter_batches(changes):
+            names = [
+                [name for photo in (photos or [])
+                 if enabled and (detail_dir / (name := content_name(photo["checksum"], image_format))).is_file()]
+                for photos in batch.column("photos").to_pylist()
+            ]
+            column = batch.schema.get_field_index("published_photos")
+            batch = batch.set_column(column, "published_photos", pa.array(names, pa.list_(pa.string())))
+            writer.write_batch(batch)
+    os.replace(tmp, changes)
+
+
 # --- transform: write the feeds ------------------------------------------------------------------
 
 CHUNK = 2000
-ALL_GOODS_PROFILES = ("torgsoft_csv", "woocommerce_csv")   # also list hidden goods (Display 0 / Published 0)
 VALIDATED_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
 
 
@@ -339,11 +403,14 @@ def validate_feeds(run: ExportRun) -> dict:
     started = time.perf_counter()
     expected_all = pd.read_parquet(run.run_dir_path("expected.parquet"))
     expected_visible = expected_all[expected_all["visible"]]
+    # TSGoods lists hidden goods with Display 0 and no stock; WooCommerce keeps their stock, unpublished.
+    expected_torgsoft = expected_all.assign(free_stock=expected_all["free_stock"].where(expected_all["visible"], 0))
     validations = []
     for feed in run.shop.feeds:
         if feed.profile not in VALIDATED_PROFILES:
             continue
-        expected = expected_all if feed.profile in ALL_GOODS_PROFILES else expected_visible
+        expected = {"torgsoft_csv": expected_torgsoft, "woocommerce_csv": expected_all}.get(
+            feed.profile, expected_visible)
         path = run.workspace.out_dir(run.key) / feed_file_name(feed)
         validations.append(validate_feed(path, feed.profile, expected[["good_id", "free_stock"]],
                                          encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir))
@@ -458,3 +525,18 @@ def summary_lines(summary: dict) -> list[str]:
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items() if v is not None)
     lines.append(f"  time per stage: {timings}")
     return lines
+
+
+# --- everything, in order (what `shopsync export` runs; the DAG runs the same stages as tasks) ----
+
+def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict:
+    """All stages in order; with dry_run everything but publishing (feeds stay in the run directory)."""
+    results = [extract_dataset(engine, run, dataset) for dataset in DATASETS]
+    results.append(extract_categories(engine, run))
+    results.append(resize_photos(run))
+    results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
+    results.append(build_feeds(run))
+    results.append(validate_feeds(run))
+    if not dry_run:
+        results.append(publish_feeds(run))
+    return summarise(run, results)

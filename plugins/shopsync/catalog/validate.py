@@ -13,6 +13,7 @@ Importing this module is cheap: pandas, lxml and great_expectations are imported
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import numbers
 import os
@@ -534,6 +535,9 @@ class _Gx:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
+        # GX logs its ephemeral set-up (temporary docs site) at INFO: noise in every task log.
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         self.context = gx.get_context(mode="ephemeral")
         # GX draws a tqdm bar per validation in task logs unless told not to.
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
