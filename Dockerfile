@@ -14,10 +14,11 @@ RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /requirem
 ENV SHOPSYNC_HOME=/opt/airflow/project
 ENV SHOPSYNC_LOCAL_DIR=/opt/airflow/project/.local
 ENV AIRFLOW__CORE__DAGS_FOLDER=/opt/airflow/project/dags
-ENV AIRFLOW__CORE__PLUGINS_FOLDER=/opt/airflow/project/plugins
+# Airflow's plugins folder stays the image's default (/opt/airflow/plugins, empty): Airflow imports every
+# .py file there as a top-level module, so pointing it at our package would shadow stdlib names and load
+# every module twice. The package is pip-installed instead.
 
-# The package first (changes less often than DAGs and settings): editable, so the import path and
-# Airflow's plugins folder are the same files.
+# The package first (changes less often than DAGs and settings).
 COPY --chown=airflow:0 pyproject.toml /opt/airflow/project/pyproject.toml
 COPY --chown=airflow:0 plugins/ /opt/airflow/project/plugins/
 RUN pip install --no-cache-dir --no-deps -e /opt/airflow/project \

@@ -410,9 +410,12 @@ def check_dockerfile(p: Project) -> list[str]:
         if not baked and len(mounts) != len(p.airflow_services()):
             problems.append(f"Dockerfile: {folder}/ neither copied to {home}/{folder} "
                             "nor mounted in every Airflow service")
-    for key, folder in (("AIRFLOW__CORE__DAGS_FOLDER", "dags"), ("AIRFLOW__CORE__PLUGINS_FOLDER", "plugins")):
-        if env.get(key) != f"{home}/{folder}":
-            problems.append(f"Dockerfile: {key} must be {home}/{folder}, is {env.get(key)!r}")
+    if env.get("AIRFLOW__CORE__DAGS_FOLDER") != f"{home}/dags":
+        problems.append(f"Dockerfile: AIRFLOW__CORE__DAGS_FOLDER must be {home}/dags, "
+                        f"is {env.get('AIRFLOW__CORE__DAGS_FOLDER')!r}")
+    if env.get("AIRFLOW__CORE__PLUGINS_FOLDER", "").startswith(f"{home}/plugins"):
+        problems.append("Dockerfile: AIRFLOW__CORE__PLUGINS_FOLDER must not be the shopsync package directory "
+                        "(Airflow imports each file there as a top-level module)")
     local = env.get("SHOPSYNC_LOCAL_DIR")
     declared = set(p.compose.get("volumes") or {})
     for name, service in p.airflow_services().items():

@@ -32,12 +32,14 @@ OLD_MTIME = time.time() - 3600    # sample files look settled, so the first inge
 def airflow_env(db_url: str) -> dict[str, str]:
     root = project_root()
     venv_bin = str(Path(sys.executable).parent)
+    airflow_home = os.environ.get("AIRFLOW_HOME", str(root / "airflow_home"))
     return {
         **os.environ,
         "PATH": f"{venv_bin}:{os.environ.get('PATH', '')}",
-        "AIRFLOW_HOME": os.environ.get("AIRFLOW_HOME", str(root / "airflow_home")),
+        "AIRFLOW_HOME": airflow_home,
         "AIRFLOW__CORE__DAGS_FOLDER": str(root / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(root / "plugins"),
+        # Not our package directory: Airflow imports every file of its plugins folder as a top-level module.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(Path(airflow_home) / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "SHOPSYNC_DB_URL": db_url,
@@ -133,10 +135,10 @@ def drop_sample_files(shop: ShopSettings, orders: list[dict]) -> list[Path]:
         f"broken-{stamp}.json": content[: len(content) // 2],    # cut off: quarantined with the reason
     }
     paths = []
-    for name, data in files.items():
+    for offset, (name, data) in enumerate(files.items()):
         path = inbox / name
         path.write_bytes(data)
-        os.utime(path, (OLD_MTIME, OLD_MTIME))
+        os.utime(path, (OLD_MTIME + offset, OLD_MTIME + offset))   # the inbox takes the oldest first
         paths.append(path)
     return paths
 

@@ -243,7 +243,7 @@ def open_destination(
 ) -> Destination:
     """The destination a shop publishes to; relative local paths are resolved against base_dir."""
     if settings.kind == "http":
-        from shopsync.publish.http import HttpDestination
+        from shopsync.publish.http_upload import HttpDestination
 
         if not settings.conn_id:
             raise ShopsyncError("http destination needs conn_id (an Airflow Connection id)")
