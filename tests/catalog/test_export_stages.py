@@ -1,0 +1,193 @@
+"""The catalog export end to end against a real database: incremental == full, validation gates publishing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from lxml import etree
+
+from shopsync.catalog import stages
+from shopsync.catalog.validate import FeedValidationError
+from shopsync.config import ShopSettings
+from shopsync.seed import seed_database
+
+GOODS = 150
+FEEDS = ["TSGoods.trs", "rozetka.xml", "prom.xml", "yml.xml", "woocommerce.csv", "customers.csv",
+         "wholesale_prices.csv", "gift_certificates.csv"]
+
+
+def shop(published: Path, **overrides) -> ShopSettings:
+    settings = {
+        "id": "demo", "name": "Демо", "url": "https://demo.example", "warehouses": [1, 2],
+        "feeds": [
+            {"profile": "torgsoft_csv", "delta": True, "characteristic_columns": {"material_verha": "Матеріал верху"}},
+            {"profile": "rozetka_yml"}, {"profile": "prom_yml"}, {"profile": "yml"}, {"profile": "woocommerce_csv"},
+            {"profile": "customers_csv"}, {"profile": "wholesale_prices_csv"}, {"profile": "gift_certificates_csv"},
+        ],
+        "destination": {"kind": "local", "path": str(published)},
+        "orders_inbox": {"kind": "local", "path": str(published.parent / "inbox")},
+    }
+    settings.update(overrides)
+    return ShopSettings.model_validate(settings)
+
+
+def export(engine, settings: ShopSettings, end: datetime, full: bool = False, dry_run: bool = False,
+           start: datetime | None = None) -> dict:
+    start = start or end - timedelta(hours=1)
+    run = stages.ExportRun(shop=settings, interval_start=start, interval_end=end, full=full)
+    return stages.run_export(engine, run, dry_run=dry_run)
+
+
+def digests(directory: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in FEEDS}
+
+
+def execute(engine, sql: str, **params) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.text(sql), params)
+
+
+def change_the_catalog(engine) -> None:
+    """Re-pricing, stock movements, a reservation, a deactivation, a deletion, a new characteristic."""
+    execute(engine, "UPDATE prices SET price = price + 10 WHERE good_id IN (3, 4) AND price_type_id = 1")
+    execute(engine, "UPDATE stock SET on_hand = on_hand + 7 WHERE good_id = 5 AND warehouse_id = 1")
+    execute(engine, "UPDATE goods SET is_visible = false WHERE id = 6")
+    execute(engine, "DELETE FROM goods WHERE id = 7")
+    execute(engine, "UPDATE good_characteristics SET value = 'оновлено' WHERE good_id = 8")
+    execute(engine, "UPDATE customers SET bonus_balance = bonus_balance + 1 WHERE id = 1")
+    with engine.begin() as conn:
+        invoice = conn.execute(sa.text(
+            "INSERT INTO invoices (shop_id, external_number) VALUES ('demo', 'T-1') RETURNING id")).scalar_one()
+        conn.execute(sa.text("INSERT INTO invoice_lines (invoice_id, line_no, good_id, quantity) VALUES (:i, 1, 9, 1)"),
+                     {"i": invoice})
+        warehouse = conn.execute(sa.text(
+            "SELECT warehouse_id FROM free_stock WHERE good_id = 9 AND free >= 1 ORDER BY warehouse_id LIMIT 1"
+        )).scalar_one()
+        conn.execute(sa.text("INSERT INTO reservations (invoice_id, line_no, good_id, warehouse_id, quantity)"
+                             " VALUES (:i, 1, 9, :w, 1)"), {"i": invoice, "w": warehouse})
+
+
+@pytest.fixture
+def seeded(engine, local_dir):
+    seed_database(engine, goods=GOODS, seed=7)
+    return engine
+
+
+def test_incremental_run_equals_a_full_rebuild_byte_for_byte(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")   # the seed is seconds old; keep it out
+    settings = shop(local_dir / "published")
+    start = datetime.now(UTC).replace(microsecond=0)
+    first = export(seeded, settings, start, full=True)
+    assert first["changed"]["goods"] == GOODS
+    window_start = datetime.now(UTC)
+    change_the_catalog(seeded)
+
+    end = start + timedelta(minutes=5)
+    incremental = export(seeded, settings, end, start=window_start)
+    assert incremental["changed"]["goods"] == 7            # goods 3, 4, 5, 6, 7, 8, 9: not the catalog
+    incremental_feeds = digests(local_dir / "published")
+
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    rebuilt = shop(local_dir / "elsewhere" / "published")
+    export(seeded, rebuilt, end, full=True)
+    assert digests(local_dir / "elsewhere" / "published") == incremental_feeds
+
+
+def test_changes_reach_the_feeds(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published")
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    window_start = datetime.now(UTC)
+    change_the_catalog(seeded)
+    export(seeded, settings, start + timedelta(minutes=5), start=window_start)
+    offers = {o.get("id"): o for o in etree.parse(str(local_dir / "published" / "rozetka.xml")).iter("offer")}
+    assert "7" not in offers and "6" not in offers              # deleted and hidden goods leave the feed
+    with seeded.connect() as conn:
+        price = conn.execute(sa.text("SELECT price FROM prices WHERE good_id = 4 AND price_type_id = 1")).scalar()
+        free = conn.execute(sa.text("SELECT floor(sum(free)) FROM free_stock WHERE good_id = 9"
+                                    " AND warehouse_id IN (1, 2)")).scalar()
+    assert offers["4"].findtext("price") == f"{price:.2f}"
+    assert offers["9"].findtext("stock_quantity") == str(int(free))
+    delta = (local_dir / "published" / "TSGoods.delta.trs").read_text(encoding="utf-8")
+    delta_ids = {line.split(";")[0].strip('"') for line in delta.splitlines()[1:]}
+    assert delta_ids == {"3", "4", "5", "6", "8", "9"}          # 7 was deleted; 6 comes with Display 0
+
+
+def test_same_interval_twice_publishes_the_same_content(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    first = digests(local_dir / "published")
+    export(seeded, settings, end)
+    assert digests(local_dir / "published") == first
+
+
+def test_a_bad_good_is_excluded_and_listed_with_skip(seeded, local_dir):
+    summary = export(seeded, shop(local_dir / "published"), datetime.now(UTC).replace(microsecond=0), full=True)
+    assert summary["rejected_by_reason"] == {"price is 0": 1}
+    report = Path(summary["report"]).read_text(encoding="utf-8")
+    assert "price is 0" in report and f"| {GOODS} |" in report
+
+
+def test_fail_policy_blocks_the_feed_and_keeps_the_last_good_one(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    good = digests(published)
+    manifest = (published / "manifest.json").read_bytes()
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 1")           # a change that would be published
+    with pytest.raises(FeedValidationError, match="price is 0"):
+        export(seeded, shop(published, on_bad_item="fail"), end + timedelta(minutes=5))
+    assert digests(published) == good
+    assert (published / "manifest.json").read_bytes() == manifest
+
+
+def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    good = digests(published)
+
+    run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    for dataset in stages.DATASETS:
+        stages.extract_dataset(seeded, run, dataset)
+    stages.extract_categories(seeded, run)
+    stages.resize_photos(run)
+    for dataset in stages.DATASETS:
+        stages.merge_dataset(run, dataset)
+    stages.build_feeds(run)
+    feed = run.workspace.out_dir(run.key) / "rozetka.xml"
+    text = feed.read_text(encoding="utf-8")
+    first_offer = text[text.index("<offer "):text.index("</offer>") + len("</offer>")]
+    feed.write_text(text.replace(first_offer, first_offer + first_offer, 1), encoding="utf-8")   # duplicate id
+    with pytest.raises(FeedValidationError) as failure:
+        stages.validate_feeds(run)
+    report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
+    assert "expect_column_values_to_be_unique" in report
+    assert "validation-report.md" in str(failure.value)
+    assert digests(published) == good
+
+
+def test_missing_photos_leave_no_dead_picture_links(seeded, local_dir):
+    published = local_dir / "published"
+    export(seeded, shop(published), datetime.now(UTC).replace(microsecond=0), full=True)
+    problems = json.loads(next((local_dir / "shops" / "demo" / "runs").glob("*/photo-problems.json")).read_text())
+    assert problems and all(p["reason"] for p in problems)
+    broken = {(p["good_id"]) for p in problems}
+    for offer in etree.parse(str(published / "rozetka.xml")).iter("offer"):
+        for picture in offer.findall("picture"):
+            name = picture.text.rsplit("/", 2)
+            assert (published / "photos" / name[-2] / name[-1]).is_file(), picture.text
+    assert broken
+
+
+def test_dry_run_publishes_nothing(seeded, local_dir):
+    export(seeded, shop(local_dir / "published"), datetime.now(UTC).replace(microsecond=0), full=True, dry_run=True)
+    assert not (local_dir / "published").exists()
