@@ -1,0 +1,111 @@
+"""DAG files: import cleanly and fast, touch no database at parse time, one DAG per shop per pipeline."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PARSE_DAGS = r"""
+import json, sys, time
+
+def forbidden(*args, **kwargs):
+    raise RuntimeError("database access at DAG parse time")
+
+import psycopg, psycopg2
+import shopsync.db as db
+psycopg.connect = psycopg2.connect = forbidden
+db.get_engine = db.resolve_db_url = db.embedded_server_url = forbidden
+
+from airflow.dag_processing.dagbag import DagBag
+
+started = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+seconds = time.perf_counter() - started
+dags = {}
+for dag_id, dag in bag.dags.items():
+    args = dag.default_args
+    dags[dag_id] = {
+        "tags": sorted(dag.tags), "owner": args.get("owner"), "retries": args.get("retries"),
+        "backoff": args.get("retry_exponential_backoff"), "timeout": str(args.get("execution_timeout")),
+        "callback": args.get("on_failure_callback") is not None,
+        "doc_md": dag.doc_md or "", "max_active_runs": dag.max_active_runs,
+        "timetable": type(dag.timetable).__name__, "tasks": sorted(dag.task_ids),
+    }
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "seconds": seconds, "dags": dags}))
+"""
+
+
+def parse_dags(tmp_path: Path, shops_dir: Path) -> dict:
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow_home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "SHOPSYNC_SHOPS_DIR": str(shops_dir), "SHOPSYNC_DB_URL": "postgresql://nobody:secret@127.0.0.1:1/none"}
+    result = subprocess.run([sys.executable, "-c", PARSE_DAGS, str(ROOT / "dags")], env=env, capture_output=True,
+                            text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def two_shops(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("shops")
+    shutil.copy(ROOT / "include" / "shops" / "demo.yaml", directory / "demo.yaml")
+    second = (ROOT / "include" / "shops" / "demo.yaml").read_text(encoding="utf-8").replace("id: demo", "id: kyiv")
+    (directory / "kyiv.yaml").write_text(second.replace(".local/shops/demo", ".local/shops/kyiv"), encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory, two_shops) -> dict:
+    return parse_dags(tmp_path_factory.mktemp("parse"), two_shops)
+
+
+def test_dag_files_import_without_errors_or_database_access(parsed):
+    assert parsed["errors"] == {}
+
+
+def test_dag_files_parse_in_under_two_seconds(parsed):
+    assert parsed["seconds"] < 2.0, f"DagBag took {parsed['seconds']:.2f} s"
+
+
+def test_one_dag_per_shop_and_pipeline(parsed):
+    assert sorted(parsed["dags"]) == [
+        "shop_demo__catalog_export", "shop_demo__orders_ingest",
+        "shop_kyiv__catalog_export", "shop_kyiv__orders_ingest",
+    ]
+
+
+def test_every_dag_is_described_owned_tagged_and_retried(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        shop = dag_id.split("__")[0].removeprefix("shop_")
+        kind = "catalog" if dag_id.endswith("catalog_export") else "orders"
+        assert dag["tags"] == sorted([f"shop:{shop}", kind]), dag_id
+        assert dag["owner"] and dag["owner"] != "airflow", dag_id
+        assert dag["retries"] >= 1 and dag["backoff"] is True, dag_id
+        assert dag["callback"], f"{dag_id}: no on_failure_callback"
+        assert dag["max_active_runs"] == 1, dag_id
+        assert dag["timeout"] != "None", f"{dag_id}: no execution_timeout"
+        assert "Backfill" in dag["doc_md"] and "By hand" in dag["doc_md"], dag_id
+
+
+def test_catalog_export_uses_real_data_intervals_and_readable_stages(parsed):
+    dag = parsed["dags"]["shop_demo__catalog_export"]
+    assert dag["timetable"] == "AssetOrTimeSchedule"
+    assert {"check_database", "extract.goods", "transform.photos", "transform.write_feeds", "validate",
+            "publish", "summary"} <= set(dag["tasks"])
+    assert parsed["dags"]["shop_demo__orders_ingest"]["timetable"] == "CronDataIntervalTimetable"
+
+
+def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_shops):
+    shops = tmp_path / "shops"
+    shutil.copytree(two_shops, shops)
+    (shops / "kyiv.yaml").write_text("id: kyiv\nname: x\n", encoding="utf-8")
+    parsed = parse_dags(tmp_path, shops)
+    assert parsed["errors"]
+    assert all("kyiv.yaml" in message for message in parsed["errors"].values())
