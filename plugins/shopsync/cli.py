@@ -113,6 +113,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from shopsync.config import get_shop
+    from shopsync.db import get_engine
+    from shopsync.orders.inbox import open_inbox
+    from shopsync.orders.ingest import replay_quarantined
+    from shopsync.paths import project_root
+
+    shop = get_shop(args.shop)
+    fixed = Path(args.fixed).read_bytes() if args.fixed else None
+    inbox = open_inbox(shop.orders_inbox, project_root())
+    try:
+        outcome = replay_quarantined(get_engine(), shop, inbox, args.name, fixed)
+    finally:
+        inbox.close()
+    print(outcome.summary_line())
+    for order in outcome.orders:
+        if order["status"] in ("rejected", "flagged"):
+            print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
+                  + "; ".join(order["reasons"]))
+    return 0 if not outcome.quarantined else 4
+
+
 def cmd_orders(args: argparse.Namespace) -> int:
     from shopsync.db import get_engine
     from shopsync.orders.workflow import list_invoices
@@ -196,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--dry-run", action="store_true", help="show what would happen; change nothing")
     ingest.add_argument("files", nargs="+", metavar="FILE")
     ingest.set_defaults(handler=cmd_ingest)
+
+    replay = commands.add_parser("replay", help="apply a quarantined order file again, after fixing it")
+    replay.add_argument("--shop", required=True)
+    replay.add_argument("name", help="the file's name in the inbox's quarantine/ directory")
+    replay.add_argument("--fixed", metavar="FILE", help="a corrected copy to apply instead of the quarantined bytes")
+    replay.set_defaults(handler=cmd_replay)
 
     orders = commands.add_parser("orders", help="list a shop's invoices by status")
     orders.add_argument("--shop", required=True)

@@ -16,7 +16,7 @@ from orderdata import count, free, rows, scalar
 
 from shopsync.config import ShopSettings
 from shopsync.orders.inbox import open_inbox
-from shopsync.orders.ingest import ingest_bytes, ingest_inbox
+from shopsync.orders.ingest import ingest_bytes, ingest_inbox, replay_quarantined
 
 CORPUS = Path(__file__).parent / "corpus"
 OLD = 1_000_000_000  # an mtime far in the past: the inbox's settle time never holds these back
@@ -169,3 +169,22 @@ def test_run_killed_in_the_middle_of_a_file_then_run_again_loses_and_doubles_not
     assert reserved == scalar(shop_db, "SELECT sum(on_hand) FROM stock WHERE good_id = 103") - free(shop_db, 103)
     assert rows(shop_db, "SELECT status FROM order_files")[0].status == "archived"
     assert count(shop_db, "order_files") == 1            # the killed run's receipt was re-used, not doubled
+
+
+def test_replaying_a_fixed_quarantined_file_lands_the_rest_once(shop_db, tmp_path):
+    shop = shop_settings(tmp_path / "inbox")
+    bad = torgsoft_order("E-2")
+    bad["Goods"][0]["Count"] = {"oops": 1}                      # wrong type: this order is rejected
+    drop(tmp_path / "inbox", "e.json", [torgsoft_order("E-1"), bad])
+    assert run_inbox(shop_db, shop).counts()["rejected"] == 1
+
+    fixed = json.dumps([torgsoft_order("E-1"), torgsoft_order("E-2")]).encode()
+    inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+    try:
+        outcome = replay_quarantined(shop_db, shop, inbox, "e.json", fixed)
+    finally:
+        inbox.close()
+    assert (outcome.applied, outcome.skipped, outcome.rejected) == (1, 1, 0)
+    assert scalar(shop_db, "SELECT count(*) FROM invoices") == 2
+    assert (tmp_path / "inbox" / "archive" / "e.json").read_bytes() == fixed
+    assert not list((tmp_path / "inbox" / "quarantine").iterdir())

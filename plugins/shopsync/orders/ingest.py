@@ -26,6 +26,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from shopsync.config import ShopSettings
 from shopsync.orders.apply import ApplyResult, apply_order
 from shopsync.orders.formats import parse_order_file
+from shopsync.orders.inbox import InboxError
 from shopsync.orders.model import ParsedFile, RejectedOrder, UnreadableFile
 from shopsync.orders.sql import statement
 from shopsync.stock import shop_warehouses
@@ -239,3 +240,27 @@ def files_received_between(engine: Engine, shop_id: str, start: datetime, end: d
     with engine.connect() as conn:
         return conn.execute(statement("files_received_between"),
                             {"shop_id": shop_id, "start": start, "end": end}).all()
+
+
+def replay_quarantined(engine: Engine, shop: ShopSettings, inbox, name: str,
+                       fixed_content: bytes | None = None) -> FileOutcome:
+    """Apply a quarantined file again (after fixing it): orders that already landed are skipped by number.
+
+    The file (or its fixed content) is put back into the inbox, its old error report removed, and it is
+    processed at once like any new file: archived when every order lands, quarantined again otherwise.
+    """
+    import io
+
+    quarantined = f"quarantine/{name}"
+    data = fixed_content if fixed_content is not None else inbox.store.read(quarantined)
+    if data is None:
+        raise InboxError(f"{inbox.description}: no quarantined file {name}")
+    inbox.store.write_atomic(name, io.BytesIO(data))
+    inbox.store.remove(quarantined)
+    if inbox.store.exists(quarantined + ".error.json"):
+        inbox.store.remove(quarantined + ".error.json")
+    outcome = ingest_bytes(engine, shop, name, data)
+    outcome.destination = inbox.quarantine(name, outcome.error_report()) if outcome.quarantined else inbox.archive(
+        name)
+    _record_location(engine, outcome)
+    return outcome
