@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from shopsync import config
 from shopsync.errors import ShopsyncError
@@ -168,6 +168,38 @@ def with_retries(
             log.warning("%s: attempt %d failed (%s); retrying in %.1f s", what, attempt, reason, delay)
             sleep(delay)
             attempt += 1
+
+
+class RemoteDirectoryStore:
+    """What the FTP and SFTP stores share: paths under a root directory, directories made once, moves that
+    never replace an existing file. Subclasses give `_client()` (with `rename`) and `_make_dir(full_path)`."""
+
+    root: str
+    _known_dirs: set[str]
+
+    def _client(self) -> Any:
+        raise NotImplementedError
+
+    def _make_dir(self, full: str) -> None:
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        raise NotImplementedError
+
+    def _full(self, path: str) -> str:
+        return posixpath.join(self.root, path) if path else self.root
+
+    def make_dirs(self, path: str) -> None:
+        for directory in directory_chain(self._full(path)):
+            if directory not in self._known_dirs:
+                self._make_dir(directory)
+                self._known_dirs.add(directory)
+
+    def move(self, source: str, target: str) -> None:
+        # FTP's RNTO replaces on most servers, SFTP's rename refuses on most: an inbox move must never replace.
+        if self.exists(target):
+            raise FileExistsError(target)
+        self._client().rename(self._full(source), self._full(target))
 
 
 class FileStoreDestination:

@@ -18,7 +18,7 @@ import posixpath
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from shopsync.publish.base import PermanentTransferError, RemoteEntry, directory_chain, temp_path_for
+from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ DEFAULT_TIMEOUT = 30.0
 BLOCK_SIZE = 256 * 1024
 
 
-class FtpFiles:
+class FtpFiles(RemoteDirectoryStore):
     def __init__(self, connection: ConnectionInfo, root: str) -> None:
         self.connection = connection
         self.root = root
@@ -114,24 +114,10 @@ class FtpFiles:
         full = self._full(path)
         return self._file_size(full) is not None or self._is_dir(full)
 
-    def make_dirs(self, path: str) -> None:
-        for directory in directory_chain(self._full(path)):
-            if directory not in self._known_dirs:
-                self._make_dir(directory)
-                self._known_dirs.add(directory)
-
-    def move(self, source: str, target: str) -> None:
-        if self.exists(target):  # RNTO replaces on most servers; an inbox move must never do that
-            raise FileExistsError(target)
-        self._client().rename(self._full(source), self._full(target))
-
     def remove(self, path: str) -> None:
         self._client().delete(self._full(path))
 
     # -- helpers ------------------------------------------------------------------------------------
-
-    def _full(self, path: str) -> str:
-        return posixpath.join(self.root, path) if path else self.root
 
     def _replace(self, temp: str, target: str) -> None:
         ftp = self._client()

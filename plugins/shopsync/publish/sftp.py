@@ -17,14 +17,13 @@ import base64
 import errno
 import io
 import logging
-import posixpath
 import stat
 from typing import BinaryIO
 
 import paramiko
 
 from shopsync.errors import ShopsyncError
-from shopsync.publish.base import PermanentTransferError, RemoteEntry, directory_chain, temp_path_for
+from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ SSH_PORT = 22
 KEY_CLASSES: tuple[type[paramiko.PKey], ...] = (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey)
 
 
-class SftpFiles:
+class SftpFiles(RemoteDirectoryStore):
     def __init__(self, connection: ConnectionInfo, root: str) -> None:
         self.connection = connection
         self.root = root
@@ -102,25 +101,10 @@ class SftpFiles:
     def exists(self, path: str) -> bool:
         return self._exists_full(self._full(path) or ".")
 
-    def make_dirs(self, path: str) -> None:
-        for directory in directory_chain(self._full(path)):
-            if directory not in self._known_dirs:
-                self._make_dir(directory)
-                self._known_dirs.add(directory)
-
-    def move(self, source: str, target: str) -> None:
-        # SFTP's plain rename refuses an existing target (the check is for servers that do not)
-        if self.exists(target):
-            raise FileExistsError(target)
-        self._client().rename(self._full(source), self._full(target))
-
     def remove(self, path: str) -> None:
         self._client().remove(self._full(path))
 
     # -- helpers ------------------------------------------------------------------------------------
-
-    def _full(self, path: str) -> str:
-        return posixpath.join(self.root, path) if path else self.root
 
     def _make_dir(self, full: str) -> None:
         sftp = self._client()

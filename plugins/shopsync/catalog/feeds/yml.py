@@ -160,10 +160,7 @@ class YmlWriter:
 
     def fill_offer(self, offer: etree._Element, item: CatalogItem, ctx: FeedContext) -> None:
         _add(offer, "url", f"{ctx.url.rstrip('/')}/product/{item.good_id}")
-        _add(offer, "price", _money(item.price))
-        if has_promo(item):
-            _add(offer, "oldprice", _money(item.old_price))
-        _add(offer, "currencyId", ctx.currency)
+        _add_prices(offer, item, ctx, old_price_tag="oldprice")
         _add(offer, "categoryId", _category_id(item))
         _add_pictures(offer, item)
         _add(offer, "name", item.name)
@@ -174,6 +171,14 @@ class YmlWriter:
         _add(offer, "barcode", item.barcode)
         _add(offer, "stock_quantity", str(item.free_stock))
         _add_params(offer, item)
+
+
+def _add_prices(offer: etree._Element, item: CatalogItem, ctx: FeedContext, old_price_tag: str) -> None:
+    """price, the pre-promo price under the profile's tag (only when above price), currencyId."""
+    _add(offer, "price", _money(item.price))
+    if has_promo(item):
+        _add(offer, old_price_tag, _money(item.old_price))
+    _add(offer, "currencyId", ctx.currency)
 
 
 def _category_id(item: CatalogItem) -> str | None:
@@ -189,10 +194,7 @@ class RozetkaYmlWriter(YmlWriter):
 
     def fill_offer(self, offer: etree._Element, item: CatalogItem, ctx: FeedContext) -> None:
         _add(offer, "url", f"{ctx.url.rstrip('/')}/product/{item.good_id}")
-        _add(offer, "price", _money(item.price))
-        if has_promo(item):
-            _add(offer, "price_old", _money(item.old_price))
-        _add(offer, "currencyId", ctx.currency)
+        _add_prices(offer, item, ctx, old_price_tag="price_old")
         _add(offer, "categoryId", _category_id(item))
         _add_pictures(offer, item)
         _add(offer, "vendor", item.brand)
@@ -217,10 +219,7 @@ class PromYmlWriter(YmlWriter):
         return offer
 
     def fill_offer(self, offer: etree._Element, item: CatalogItem, ctx: FeedContext) -> None:
-        _add(offer, "price", _money(item.price))
-        if has_promo(item):
-            _add(offer, "oldprice", _money(item.old_price))
-        _add(offer, "currencyId", ctx.currency)
+        _add_prices(offer, item, ctx, old_price_tag="oldprice")
         _add(offer, "categoryId", _category_id(item))
         _add(offer, "portal_category_id", _marketplace_category(item, ctx))
         _add_pictures(offer, item)
