@@ -234,6 +234,6 @@ def test_the_pipelines_under_a_real_scheduler_and_celery_workers(deployment):
         from screenshot import screenshot
 
         with Step("screenshot of the Grid view"):
-            screenshot(f"{cluster.base_url}/dags/{CATALOG.format('demo')}/grid", cluster.token(), cluster.base_url,
+            screenshot(f"{cluster.base_url}/dags/{CATALOG.format('demo')}", cluster.token(), cluster.base_url,
                        Path(shot_to))
             shutil.copy(Path(shot_to), local / "grid.png")
