@@ -15,7 +15,7 @@ import pytest
 from shopsync import config
 from shopsync.publish import OutgoingFile, PublishError, RetryPolicy, open_destination
 from shopsync.publish.connections import ConnectionInfo
-from shopsync.publish.http import base_url_of
+from shopsync.publish.http_upload import base_url_of
 
 if TYPE_CHECKING:
     from conftest import HttpServer
