@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from orderdata import count, free, rows, scalar
 
 from shopsync.config import ShopSettings
 from shopsync.orders.inbox import open_inbox
-from shopsync.orders.ingest import ingest_bytes, ingest_inbox, replay_quarantined
+from shopsync.orders.ingest import ingest_bytes, ingest_inbox, reapply_interval, replay_quarantined
 
 CORPUS = Path(__file__).parent / "corpus"
 OLD = 1_000_000_000  # an mtime far in the past: the inbox's settle time never holds these back
@@ -188,3 +190,36 @@ def test_replaying_a_fixed_quarantined_file_lands_the_rest_once(shop_db, tmp_pat
     assert scalar(shop_db, "SELECT count(*) FROM invoices") == 2
     assert (tmp_path / "inbox" / "archive" / "e.json").read_bytes() == fixed
     assert not list((tmp_path / "inbox" / "quarantine").iterdir())
+
+
+def test_a_backfill_reapplies_the_archived_files_of_its_interval(shop_db, tmp_path):
+    shop = shop_settings(tmp_path / "inbox")
+    drop(tmp_path / "inbox", "f.json", [torgsoft_order("F-1"), torgsoft_order("F-2", good_id=102)])
+    started = datetime.now(UTC) - timedelta(minutes=1)
+    run_inbox(shop_db, shop)
+    with shop_db.begin() as conn:                         # an order lost after the fact (e.g. a restore)
+        conn.execute(sa.text("DELETE FROM invoices WHERE external_number = 'F-2'"))
+
+    inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+    try:
+        again = reapply_interval(shop_db, shop, inbox, started, datetime.now(UTC) + timedelta(minutes=1))
+    finally:
+        inbox.close()
+    assert again.counts()["skipped"] == 1 and again.counts()["applied"] == 1
+    assert scalar(shop_db, "SELECT count(*) FROM invoices") == 2
+
+
+def test_cli_ingest_prints_per_file_results_and_dry_run_changes_nothing(shop_db, db_url, tmp_path):
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([torgsoft_order("G-1"), torgsoft_order("G-2", good_id=999)]), encoding="utf-8")
+    env = {**os.environ, "SHOPSYNC_DB_URL": db_url}
+    dry = subprocess.run([sys.executable, "-m", "shopsync.cli", "ingest", "--shop", "demo", "--dry-run", str(path)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    assert "[dry run]" in dry.stdout and "1 applied" in dry.stdout and "1 flagged" in dry.stdout
+    assert count(shop_db, "invoices") == 0
+    real = subprocess.run([sys.executable, "-m", "shopsync.cli", "ingest", "--shop", "demo", str(path)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert real.returncode == 0, real.stderr
+    assert "order G-2: flagged" in real.stdout
+    assert count(shop_db, "invoices") == 2
