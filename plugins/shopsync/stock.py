@@ -57,14 +57,17 @@ def reserve_line(
     good_id: int,
     quantity: Decimal,
     warehouse_ids: Iterable[int],
+    *,
+    locked: bool = False,
 ) -> Decimal:
     """Reserve up to `quantity` of a good for an invoice line, warehouse id ascending; returns what was reserved.
 
-    Call `lock_stock` for all the invoice's goods first when an invoice has several; locking again here
-    is then a no-op, and a lone caller is still safe.
+    Call `lock_stock` for all the invoice's goods first when an invoice has several, and pass `locked=True`
+    to skip the lock statement (locking again would be a no-op round trip); a lone caller is still safe.
     """
     warehouses = _int_list(warehouse_ids)
-    lock_stock(conn, [good_id], warehouses)
+    if not locked:
+        lock_stock(conn, [good_id], warehouses)
     free_rows = conn.execute(_statement("free_stock_by_warehouse"), {"good_id": good_id, "warehouse_ids": warehouses})
     remaining = Decimal(quantity)
     reserved = Decimal(0)

@@ -296,7 +296,7 @@ def _reserve(
     reasons = []
     for line in lines:
         wanted = line.quantity
-        got = stock.reserve_line(conn, invoice_id, line.line_no, line.good_id, wanted, warehouse_ids)
+        got = stock.reserve_line(conn, invoice_id, line.line_no, line.good_id, wanted, warehouse_ids, locked=True)
         if got:
             reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got
         if got < wanted:

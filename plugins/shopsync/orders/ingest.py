@@ -27,7 +27,7 @@ from shopsync.config import ShopSettings
 from shopsync.orders.apply import ApplyResult, apply_order
 from shopsync.orders.formats import parse_order_file
 from shopsync.orders.inbox import InboxError
-from shopsync.orders.model import ParsedFile, RejectedOrder, UnreadableFile
+from shopsync.orders.model import Order, ParsedFile, RejectedOrder, UnreadableFile
 from shopsync.orders.sql import statement
 from shopsync.stock import shop_warehouses
 
@@ -121,22 +121,30 @@ def _finish_file_record(engine: Engine, outcome: FileOutcome) -> None:
 def _apply_parsed(engine: Engine, shop: ShopSettings, parsed: ParsedFile, outcome: FileOutcome,
                   warehouses: list[int], today: date, dry_run: bool) -> None:
     positions = _order_positions(parsed)
-    for order, position in zip(parsed.orders, positions, strict=True):
-        try:
-            result = apply_order(engine, shop.id, order, warehouses, outcome.file_id, today, dry_run=dry_run)
-        except (IntegrityError, DataError) as exc:
-            reason = f"the accounting database refused this order: {str(exc.orig).splitlines()[0]}"
-            outcome.orders.append(_rejected_entry(RejectedOrder(position, order.external_number, [reason])))
-            outcome.rejected += 1
-            continue
-        outcome.orders.append(_applied_entry(position, result))
-        setattr(outcome, result.status, getattr(outcome, result.status) + 1)
-        for good_id, quantity in result.reserved.items():
-            outcome.reserved[good_id] = str(Decimal(outcome.reserved.get(good_id, "0")) + quantity)
+    # One connection for the whole file (no pool checkout and ping per order); it is never left inside a
+    # transaction, so apply_order still gives every order a transaction of its own and commits it.
+    with engine.connect() as conn:
+        for order, position in zip(parsed.orders, positions, strict=True):
+            _apply_one(conn, shop, order, position, outcome, warehouses, today, dry_run)
     for rejected in parsed.rejected:
         outcome.orders.append(_rejected_entry(rejected))
         outcome.rejected += 1
     outcome.orders.sort(key=lambda entry: entry["position"])
+
+
+def _apply_one(conn: sa.Connection, shop: ShopSettings, order: Order, position: int, outcome: FileOutcome,
+               warehouses: list[int], today: date, dry_run: bool) -> None:
+    try:
+        result = apply_order(conn, shop.id, order, warehouses, outcome.file_id, today, dry_run=dry_run)
+    except (IntegrityError, DataError) as exc:
+        reason = f"the accounting database refused this order: {str(exc.orig).splitlines()[0]}"
+        outcome.orders.append(_rejected_entry(RejectedOrder(position, order.external_number, [reason])))
+        outcome.rejected += 1
+        return
+    outcome.orders.append(_applied_entry(position, result))
+    setattr(outcome, result.status, getattr(outcome, result.status) + 1)
+    for good_id, quantity in result.reserved.items():
+        outcome.reserved[good_id] = str(Decimal(outcome.reserved.get(good_id, "0")) + quantity)
 
 
 def _order_positions(parsed: ParsedFile) -> list[int]:
