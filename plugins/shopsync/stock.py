@@ -8,7 +8,7 @@ from overselling and from deadlocking each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
 
@@ -57,17 +57,13 @@ def reserve_line(
     good_id: int,
     quantity: Decimal,
     warehouse_ids: Iterable[int],
-    *,
-    locked: bool = False,
 ) -> Decimal:
     """Reserve up to `quantity` of a good for an invoice line, warehouse id ascending; returns what was reserved.
 
-    Call `lock_stock` for all the invoice's goods first when an invoice has several, and pass `locked=True`
-    to skip the lock statement (locking again would be a no-op round trip); a lone caller is still safe.
+    Call `lock_stock` for all the invoice's goods first when an invoice has several (reserve_lines does).
     """
     warehouses = _int_list(warehouse_ids)
-    if not locked:
-        lock_stock(conn, [good_id], warehouses)
+    lock_stock(conn, [good_id], warehouses)
     free_rows = conn.execute(_statement("free_stock_by_warehouse"), {"good_id": good_id, "warehouse_ids": warehouses})
     remaining = Decimal(quantity)
     reserved = Decimal(0)
@@ -88,6 +84,45 @@ def reserve_line(
             "invoice_id": invoice_id, "line_no": line_no, "quantity": reserved,
         })
     return reserved
+
+
+def reserve_lines(
+    conn: sa.Connection, invoice_id: int, lines: Sequence[tuple[int, int, Decimal]], warehouse_ids: Iterable[int],
+) -> dict[int, Decimal]:
+    """Reserve every (line_no, good_id, quantity) of an invoice, each up to what is free, warehouse id
+    ascending, lines in the given order; returns what each line got.
+
+    The same rule as reserve_line, in four statements for the whole invoice instead of several per line:
+    lock the stock rows (fixed order), read their free stock, insert the reservations, update the lines.
+    """
+    warehouses = _int_list(warehouse_ids)
+    goods = _int_list(good for _, good, _ in lines)
+    lock_stock(conn, goods, warehouses)
+    free: dict[int, list[list]] = {}
+    for row in conn.execute(_statement("free_stock_of_goods"), {"good_ids": goods, "warehouse_ids": warehouses}):
+        free.setdefault(row.good_id, []).append([row.warehouse_id, Decimal(row.free)])
+    reservations, got = [], {}
+    for line_no, good_id, quantity in lines:
+        remaining = Decimal(quantity)
+        got[line_no] = Decimal(0)
+        for place in free.get(good_id, []):
+            take = min(remaining, place[1])
+            if take <= 0:
+                continue
+            reservations.append({"invoice_id": invoice_id, "line_no": line_no, "good_id": good_id,
+                                 "warehouse_id": place[0], "quantity": take})
+            place[1] -= take
+            remaining -= take
+            got[line_no] += take
+            if remaining <= 0:
+                break
+    if reservations:
+        conn.execute(_statement("insert_reservation"), reservations)
+        conn.execute(_statement("add_line_reserved"), [
+            {"invoice_id": invoice_id, "line_no": line_no, "quantity": quantity}
+            for line_no, quantity in got.items() if quantity
+        ])
+    return got
 
 
 def release_invoice(conn: sa.Connection, invoice_id: int) -> dict[int, Decimal]:

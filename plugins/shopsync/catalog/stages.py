@@ -13,9 +13,11 @@ an older state of stock to a shop would oversell.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -68,6 +70,24 @@ def _elapsed(started: float) -> float:
     return round(time.perf_counter() - started, 3)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a streaming pass over the catalog.
+
+    A pass allocates millions of short-lived, acyclic objects (records, items, XML elements); reference
+    counting frees them, but they also trigger full collections that scan every live object. At 100k goods
+    that was about a third of build_feeds' CPU time, with the same peak memory either way (bench/catalog_export.py).
+    Any cycles made meanwhile are collected once the pass ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _is_full(run: ExportRun, dataset: str) -> bool:
     merged_until = run.workspace.read_state().get(dataset, {}).get("merged_until")
     return run.full or merged_until is None or not run.workspace.snapshot(dataset).exists()
@@ -96,9 +116,10 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         extracted_at = conn.execute(sa.text("SELECT now()")).scalar_one()
         ids = None if full else extract.changed_ids(conn, ENTITY_OF[dataset], _window_start(run, dataset), FAR_FUTURE)
         scope = extract.Scope(ids)
-        rows = snapshot.write_records(
-            run.workspace.changes(run.key, dataset), _dataset_records(conn, run, dataset, scope), SCHEMA_OF[dataset]
-        )
+        with _gc_paused():
+            rows = snapshot.write_records(
+                run.workspace.changes(run.key, dataset), _dataset_records(conn, run, dataset, scope), SCHEMA_OF[dataset]
+            )
     finally:
         conn.rollback()
         conn.close()
@@ -303,7 +324,7 @@ def _write_catalog_pass(run: ExportRun, ctx: FeedContext, rejections) -> tuple[l
         if feed.delta and changed is not None:
             jobs.append(_writer_job(run, feed, ctx, _delta_name(feed_file_name(feed)),
                                     rows_filter=lambda item: item.good_id in changed))
-    records = snapshot.iter_records(run.workspace.snapshot("goods"))
+    records = snapshot.iter_records(run.workspace.snapshot("goods"), batch_size=CHUNK)
     good_items = split_items(_catalog_items(run, records), ctx, run.shop.on_bad_item, rejections)
     expected, *stats = fan_out(_chunked(good_items), jobs)
     return stats, expected
@@ -367,7 +388,8 @@ def build_feeds(run: ExportRun) -> dict:
     ctx = feed_context(run)
     rejections = Rejections()
     try:
-        catalog_stats, expected = _write_catalog_pass(run, ctx, rejections)
+        with _gc_paused():
+            catalog_stats, expected = _write_catalog_pass(run, ctx, rejections)
     finally:
         _save_rejections(run, rejections)
     stats = catalog_stats + _write_model_group_feeds(run, ctx) + _write_companion_feeds(run, ctx)

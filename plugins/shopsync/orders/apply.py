@@ -91,15 +91,22 @@ def apply_order(
     source_file_id: int | None,
     today: date,
     dry_run: bool = False,
+    deferred_flush: bool = False,
 ) -> ApplyResult:
     """Apply one order in one transaction (rolled back when `dry_run`, returning what would happen).
 
     With an Engine the order gets a connection and a transaction of its own. With a Connection
     already inside a transaction it runs in a savepoint and the caller commits.
+
+    `deferred_flush` commits without waiting for the WAL flush (synchronous_commit off for this
+    transaction only): for callers that make the batch durable with one synchronous commit afterwards
+    and can replay it if the server crashes before (the ingest: the file leaves the inbox only then).
     """
     if not order.external_number or not order.external_number.strip():
         raise ShopsyncError(f"shop {shop_id}: an order without an order number cannot be applied")
     with _one_transaction(target, dry_run) as conn:
+        if deferred_flush and not dry_run:
+            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
         result = _apply(conn, shop_id, order, warehouse_ids, source_file_id, today)
     result.dry_run = dry_run
     return result
@@ -291,16 +298,15 @@ def _reserve(
         return {}, False, ["the order has no lines"]
     if any(line.problems for line in lines):
         return {}, False, ["nothing reserved: the order has lines that need attention"]
-    stock.lock_stock(conn, [line.good_id for line in lines], warehouse_ids)
+    got = stock.reserve_lines(conn, invoice_id, [(line.line_no, line.good_id, line.quantity) for line in lines],
+                              warehouse_ids)
     reserved: dict[int, Decimal] = {}
     reasons = []
     for line in lines:
-        wanted = line.quantity
-        got = stock.reserve_line(conn, invoice_id, line.line_no, line.good_id, wanted, warehouse_ids, locked=True)
-        if got:
-            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got
-        if got < wanted:
-            reasons.append(_shortage(line, wanted, got))
+        if got[line.line_no]:
+            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got[line.line_no]
+        if got[line.line_no] < line.quantity:
+            reasons.append(_shortage(line, line.quantity, got[line.line_no]))
     return reserved, not reasons, reasons
 
 

@@ -135,7 +135,10 @@ def _apply_parsed(engine: Engine, shop: ShopSettings, parsed: ParsedFile, outcom
 def _apply_one(conn: sa.Connection, shop: ShopSettings, order: Order, position: int, outcome: FileOutcome,
                warehouses: list[int], today: date, dry_run: bool) -> None:
     try:
-        result = apply_order(conn, shop.id, order, warehouses, outcome.file_id, today, dry_run=dry_run)
+        # Each order commits without waiting for the disk; the file's record, committed synchronously
+        # before the file leaves the inbox, flushes them all. A crash before that re-processes the file.
+        result = apply_order(conn, shop.id, order, warehouses, outcome.file_id, today, dry_run=dry_run,
+                             deferred_flush=True)
     except (IntegrityError, DataError) as exc:
         reason = f"the accounting database refused this order: {str(exc.orig).splitlines()[0]}"
         outcome.orders.append(_rejected_entry(RejectedOrder(position, order.external_number, [reason])))
