@@ -114,14 +114,14 @@ class YmlWriter:
                 with xf.element("shop"):
                     xf.write("\n")
                     for element in self.shop_header(ctx):
-                        xf.write(element, "\n")
+                        xf.write(element, pretty_print=True)
                     with xf.element("offers"):
                         xf.write("\n")
                         for item in rows:
                             if not item.visible:
                                 skipped += 1
                                 continue
-                            xf.write(self.offer(item, ctx), "\n")
+                            xf.write(self.offer(item, ctx), pretty_print=True)
                             written += 1
                     xf.write("\n")
                 xf.write("\n")
