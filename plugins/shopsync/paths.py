@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import TextClause
 
 
 def project_root() -> Path:
@@ -24,6 +29,14 @@ def sql_path(relative: str) -> Path:
 def read_sql(relative: str) -> str:
     """One SQL statement from include/sql/ (each statement lives in its own file)."""
     return sql_path(relative).read_text(encoding="utf-8")
+
+
+@cache
+def sql_statement(relative: str) -> TextClause:
+    """read_sql as a SQLAlchemy statement, read once per process."""
+    from sqlalchemy import text
+
+    return text(read_sql(relative))
 
 
 def local_dir() -> Path:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import cache
 
 import sqlalchemy as sa
 
-from shopsync.paths import read_sql
+from shopsync.paths import sql_statement
 
 
-@cache
 def _statement(name: str) -> sa.TextClause:
-    return sa.text(read_sql(f"orders/{name}.sql"))
+    return sql_statement(f"orders/{name}.sql")
 
 
 def _int_list(values: Iterable[int]) -> list[int]:
@@ -167,4 +165,4 @@ def shop_warehouses(conn: sa.Connection, configured: Iterable[int]) -> list[int]
     configured = _int_list(configured)
     if configured:
         return configured
-    return [row.id for row in conn.execute(sa.text(read_sql("extract/warehouses.sql")))]
+    return [row.id for row in conn.execute(sql_statement("extract/warehouses.sql"))]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 import sqlalchemy as sa
 
-from shopsync.paths import read_sql
+from shopsync.paths import sql_statement
 
 
-@cache
 def statement(name: str) -> sa.TextClause:
-    return sa.text(read_sql(f"orders/{name}.sql"))
+    return sql_statement(f"orders/{name}.sql")
