@@ -191,3 +191,26 @@ def test_missing_photos_leave_no_dead_picture_links(seeded, local_dir):
 def test_dry_run_publishes_nothing(seeded, local_dir):
     export(seeded, shop(local_dir / "published"), datetime.now(UTC).replace(microsecond=0), full=True, dry_run=True)
     assert not (local_dir / "published").exists()
+
+
+def test_a_retried_merge_after_a_full_extract_gives_the_same_snapshot(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
+    stages.extract_dataset(seeded, run, "goods")
+    stages.resize_photos(run)
+    first = stages.merge_dataset(run, "goods")
+    snapshot_bytes = run.workspace.snapshot("goods").read_bytes()
+    second = stages.merge_dataset(run, "goods")                 # the task retried after it had finished
+    assert first["total"] == second["total"] == GOODS
+    assert run.workspace.snapshot("goods").read_bytes() == snapshot_bytes
+
+
+def test_old_run_directories_are_pruned(local_dir):
+    workspace = stages.ShopWorkspace("demo")
+    for key in ("20261101T000000Z", "20261101T010000Z", "20261101T020000Z", "20261101T030000Z"):
+        (workspace.run_dir(key) / "out").mkdir(parents=True)
+    removed = stages.prune_runs(workspace, keep=2, current="20261101T000000Z")
+    assert removed == ["20261101T010000Z"]
+    assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == [
+        "20261101T000000Z", "20261101T020000Z", "20261101T030000Z"]

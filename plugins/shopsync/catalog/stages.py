@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,6 +112,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
     """Read one data set (all, or what changed) into the run's changes/<dataset>.parquet."""
     started = time.perf_counter()
     full = _is_full(run, dataset)
+    mode = "full" if full else "incremental"
     conn = extract.consistent_read(engine)
     try:
         extracted_at = conn.execute(sa.text("SELECT now()")).scalar_one()
@@ -124,12 +126,12 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         conn.rollback()
         conn.close()
     write_json(run.workspace.changed_ids_path(run.key, dataset), {
-        "mode": "full" if full else "incremental",
+        "mode": mode,
         "ids": ids,
         "extracted_at": extracted_at.isoformat(),
     })
     return {
-        "stage": f"extract_{dataset}", "dataset": dataset, "mode": "full" if full else "incremental",
+        "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode,
         "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": _elapsed(started),
     }
 
@@ -157,8 +159,7 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         _with_published_photos(run, changes)
     with ws.lock():
         if meta["mode"] == "full":
-            ws.snapshot(dataset).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(changes, ws.snapshot(dataset))
+            _replace_keeping_source(changes, ws.snapshot(dataset))
             stats = snapshot.MergeStats(kept=0, replaced=0, added=snapshot.row_count(ws.snapshot(dataset)), removed=0)
         else:
             stats = snapshot.merge(ws.snapshot(dataset), changes, meta["ids"], SCHEMA_OF[dataset])
@@ -173,26 +174,39 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
     }
 
 
+def _replace_keeping_source(source: Path, target: Path) -> None:
+    """Put a copy of `source` in place of `target` atomically; `source` stays, so a retried merge can redo it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)              # same file system: no copy
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)
+
+
 # --- transform: photos ---------------------------------------------------------------------------
 
 def _photo_refs(run: ExportRun) -> Iterator:
-    """Every photo the snapshot will reference after this run's merge (unchanged goods + changed ones)."""
+    """Every photo the snapshot will reference after this run's merge: the changed goods' photos, and for an
+    incremental run also those of the unchanged goods (so photos still in use are never removed)."""
+    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
+    yield from _refs_in(run.workspace.changes(run.key, "goods"))
+    if meta["mode"] == "incremental":
+        yield from _refs_in(run.workspace.snapshot("goods"), skip=set(meta["ids"]))
+
+
+def _refs_in(parquet: Path, skip: set[int] | frozenset[int] = frozenset()) -> Iterator:
     from shopsync.catalog.photos import PhotoRef
 
-    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
-    sources = [run.workspace.changes(run.key, "goods")]
-    changed = None
-    if meta["mode"] == "incremental":
-        changed = set(meta["ids"])
-        sources.append(run.workspace.snapshot("goods"))
-    for source in sources:
-        for batch in snapshot.iter_batches(source, columns=["good_id", "photos"]):
-            for good_id, photos in zip(batch.column("good_id").to_pylist(), batch.column("photos").to_pylist(),
-                                       strict=True):
-                if source != sources[0] and good_id in changed:
-                    continue
-                for photo in photos or []:
-                    yield PhotoRef(good_id, photo["position"], photo["original_path"], photo["checksum"])
+    for batch in snapshot.iter_batches(parquet, columns=["good_id", "photos"]):
+        for good_id, photos in zip(batch.column("good_id").to_pylist(), batch.column("photos").to_pylist(),
+                                   strict=True):
+            if good_id in skip:
+                continue
+            for photo in photos or []:
+                yield PhotoRef(good_id, photo["position"], photo["original_path"], photo["checksum"])
 
 
 def resize_photos(run: ExportRun) -> dict:
@@ -532,7 +546,18 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
     for line in summary_lines(summary):
         log.info(line)
     write_json(run.run_dir_path("summary.json"), summary)
+    prune_runs(run.workspace, keep=int(os.environ.get("SHOPSYNC_KEEP_RUNS", "48")), current=run.key)
     return summary
+
+
+def prune_runs(workspace: ShopWorkspace, keep: int, current: str) -> list[str]:
+    """Delete all but the `keep` latest run directories (never the current one): each holds a full set of feeds."""
+    runs_root = workspace.root / "runs"
+    keys = sorted(path.name for path in runs_root.iterdir() if path.is_dir()) if runs_root.exists() else []
+    doomed = [key for key in keys[:max(0, len(keys) - keep)] if key != current]
+    for key in doomed:
+        shutil.rmtree(runs_root / key, ignore_errors=True)
+    return doomed
 
 
 def summary_lines(summary: dict) -> list[str]:
