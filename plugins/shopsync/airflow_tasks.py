@@ -110,8 +110,6 @@ def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
             summary = IngestSummary(files=summary.files + again.files)
     finally:
         inbox.close()
-    for outcome in summary.files:
-        log.info(outcome.summary_line())
     counts = summary.counts()
     log.info("orders ingest of %s: %s", shop_id, ", ".join(f"{k}={v}" for k, v in counts.items()))
     return {

@@ -84,6 +84,14 @@ def cmd_shops(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_order_problems(orders: list[dict]) -> None:
+    """One line per flagged or rejected order of a file, with its reasons."""
+    for order in orders:
+        if order["status"] in ("rejected", "flagged"):
+            print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
+                  + "; ".join(order["reasons"]))
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -103,10 +111,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         outcome = ingest_bytes(engine, shop, path.name, data, dry_run=args.dry_run)
         print(("[dry run] " if args.dry_run else "") + outcome.summary_line().replace(" -> archived", "").replace(
             " -> quarantined", " (would be quarantined)" if args.dry_run else " (see order_files for reasons)"))
-        for order in outcome.orders:
-            if order["status"] in ("rejected", "flagged"):
-                print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
-                      + "; ".join(order["reasons"]))
+        print_order_problems(outcome.orders)
         for key in totals:
             totals[key] += getattr(outcome, key)
     print("total: " + ", ".join(f"{value} {key}" for key, value in totals.items()))
@@ -130,10 +135,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     finally:
         inbox.close()
     print(outcome.summary_line())
-    for order in outcome.orders:
-        if order["status"] in ("rejected", "flagged"):
-            print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
-                  + "; ".join(order["reasons"]))
+    print_order_problems(outcome.orders)
     return 0 if not outcome.quarantined else 4
 
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -186,7 +186,6 @@ def ingest_bytes(engine: Engine, shop: ShopSettings, file_name: str, data: bytes
 @dataclass
 class IngestSummary:
     files: list[FileOutcome] = field(default_factory=list)
-    left_for_next_run: int = 0
 
     @property
     def reserved_goods(self) -> list[int]:
@@ -204,10 +203,6 @@ class IngestSummary:
             "files", "applied", "skipped", "flagged", "rejected", "archived_files", "quarantined_files",
             "reserved_goods")}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"counts": self.counts(), "reserved_goods": self.reserved_goods,
-                "files": [asdict(outcome) for outcome in self.files]}
-
 
 def ingest_inbox(engine: Engine, shop: ShopSettings, inbox, *, now: datetime | None = None) -> IngestSummary:
     """Process every ready file of the shop's inbox, oldest first."""
@@ -215,14 +210,19 @@ def ingest_inbox(engine: Engine, shop: ShopSettings, inbox, *, now: datetime | N
     for entry in inbox.list_ready(now):
         data = inbox.read(entry.name)
         outcome = ingest_bytes(engine, shop, entry.name, data)
-        if outcome.quarantined:
-            outcome.destination = inbox.quarantine(entry.name, outcome.error_report())
-        else:
-            outcome.destination = inbox.archive(entry.name)
-        _record_location(engine, outcome)
+        _file_away(engine, inbox, outcome)
         log.info(outcome.summary_line())
         summary.files.append(outcome)
     return summary
+
+
+def _file_away(engine: Engine, inbox, outcome: FileOutcome) -> None:
+    """Move a processed file to archive/ or (with its error report) quarantine/, and record where it went."""
+    if outcome.quarantined:
+        outcome.destination = inbox.quarantine(outcome.file_name, outcome.error_report())
+    else:
+        outcome.destination = inbox.archive(outcome.file_name)
+    _record_location(engine, outcome)
 
 
 def _record_location(engine: Engine, outcome: FileOutcome) -> None:
@@ -271,7 +271,5 @@ def replay_quarantined(engine: Engine, shop: ShopSettings, inbox, name: str,
     if inbox.store.exists(quarantined + ".error.json"):
         inbox.store.remove(quarantined + ".error.json")
     outcome = ingest_bytes(engine, shop, name, data)
-    outcome.destination = inbox.quarantine(name, outcome.error_report()) if outcome.quarantined else inbox.archive(
-        name)
-    _record_location(engine, outcome)
+    _file_away(engine, inbox, outcome)
     return outcome
