@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
@@ -90,12 +89,6 @@ def check_reachable(engine: Engine) -> None:
         raise DatabaseUnavailable(
             f"accounting database {redact(engine.url)} does not answer: {reason}"
         ) from None
-
-
-@contextmanager
-def transaction(engine: Engine) -> Iterator[sa.Connection]:
-    with engine.begin() as conn:
-        yield conn
 
 
 def copy_rows(conn: sa.Connection, table: str, columns: list[str], rows: Iterable[Sequence[object]]) -> int:
