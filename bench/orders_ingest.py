@@ -6,7 +6,8 @@ One JSON file of `--orders` orders (1-5 lines of goods in stock, quantities 1-2,
 30% come from returning customers (a stored phone sent in another messy form than stored), 70% from
 new ones. The ingest runs in a spawned child process so its peak RSS (ru_maxrss) is its own. Stages:
 read+parse (parse_order_file on its own), the whole ingest_bytes (which parses again), apply = the rest;
-per-order apply time (mean/p95) and statements per order come from a wrapper and an SQLAlchemy event.
+per-order apply time (mean/p95: the time between consecutive answers of the pipelined apply_orders) and
+statements per order (SQLAlchemy statements + statements sent through the pipeline) come from wrappers.
 Afterwards SQL checks: invoices, customers (returning ones matched, not duplicated), reservations,
 free stock never negative. PASS when every check holds and the ingest takes at most `--target` seconds.
 The database and the seed photos are removed afterwards; the load average is printed with the results.
@@ -106,7 +107,7 @@ def new_phone(rng: random.Random, taken: set[str]) -> tuple[str, str]:
 
 
 def take_stock(free: list[list], quantity: Decimal) -> int:
-    """Reserve like stock.reserve_line (warehouse ascending) on our copy; returns the reservation rows made."""
+    """Reserve like shopsync_reserve_lines (warehouse ascending) on our copy; returns the reservation rows made."""
     rows, remaining = 0, quantity
     for place in free:
         take = min(remaining, place[1])
@@ -180,7 +181,7 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
 
     from shopsync.config import ShopSettings
     from shopsync.db import get_engine
-    from shopsync.orders import ingest
+    from shopsync.orders import apply, ingest
     from shopsync.orders.formats import parse_order_file
 
     report: dict[str, Any] = {"rss_after_imports_mb": peak_rss_mb()}
@@ -192,17 +193,19 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
     gc.collect()
     report["rss_after_parse_mb"] = peak_rss_mb()
     engine = get_engine(url)
-    statements = count_statements(engine)
+    statements = count_statements(engine, apply, report)
     applies = time_applies(ingest)
     shop = ShopSettings.model_validate(shop_config(inbox))
     profiler = cProfile.Profile() if profile else None
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     if profiler:
         profiler.enable()
     outcome = ingest.ingest_bytes(engine, shop, FILE_NAME, data)
     if profiler:
         profiler.disable()
     report["ingest_s"] = time.perf_counter() - started
+    cpu_done = resource.getrusage(resource.RUSAGE_SELF)
+    report["client_cpu_s"] = (cpu_done.ru_utime - cpu_started.ru_utime) + (cpu_done.ru_stime - cpu_started.ru_stime)
     report.update(applies=applies, statements=statements[0], peak_rss_mb=peak_rss_mb(), file_id=outcome.file_id,
                   counts={key: getattr(outcome, key) for key in ("applied", "skipped", "flagged", "rejected")},
                   reasons=sorted({r for o in outcome.orders for r in o.get("reasons", [])})[:5],
@@ -211,29 +214,57 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
     results.put(report)
 
 
-def count_statements(engine: sa.Engine) -> list[int]:
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of a local process (the database backend), None when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def count_statements(engine: sa.Engine, apply_module: Any, report: dict[str, Any]) -> list[int]:
+    """Statements through the engine (SQLAlchemy event) and through the order pipeline (one per document);
+    also the CPU seconds the pipeline's database backend spent (report["server_cpu_s"], local servers only)."""
     counter = [0]
 
     @sa.event.listens_for(engine, "before_cursor_execute")
     def _count(*_: Any) -> None:
         counter[0] += 1
 
+    original = apply_module.apply_documents
+
+    def counted(conn: Any, documents: Any) -> Any:
+        def each() -> Any:
+            for document in documents:
+                counter[0] += 1
+                yield document
+
+        pid = conn.info.backend_pid
+        before = process_cpu_s(pid)
+        yield from original(conn, each())
+        after = process_cpu_s(pid)
+        if before is not None and after is not None:
+            report["server_cpu_s"] = report.get("server_cpu_s", 0.0) + after - before
+
+    apply_module.apply_documents = counted
     return counter
 
 
 def time_applies(ingest_module: Any) -> list[float]:
-    """Wrap apply_order where ingest looks it up; returns the list the durations land in."""
+    """Wrap apply_orders where ingest looks it up; returns the list the time between answers lands in."""
     durations: list[float] = []
-    original = ingest_module.apply_order
+    original = ingest_module.apply_orders
 
     def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            durations.append(time.perf_counter() - started)
+        last = time.perf_counter()
+        for result in original(*args, **kwargs):
+            now = time.perf_counter()
+            durations.append(now - last)
+            last = now
+            yield result
 
-    ingest_module.apply_order = timed
+    ingest_module.apply_orders = timed
     return durations
 
 
@@ -301,11 +332,16 @@ def print_results(report: dict[str, Any], child_wall: float, checks: list[tuple[
     print(f"  ingest_bytes, whole                     {report['ingest_s']:7.2f} s")
     print(f"  -> apply share (whole - parse)          {apply_total:7.2f} s"
           f"  ({100 * apply_total / report['ingest_s']:.0f} %)")
-    print(f"     of it inside apply_order             {measured:7.2f} s; file records etc. "
+    print(f"     of it in apply_orders (pipelined)    {measured:7.2f} s; file records etc. "
           f"{apply_total - measured:.2f} s")
-    print(f"  per order apply: mean {1000 * statistics.fmean(applies):.2f} ms,"
+    print(f"  per order (time between answers): mean {1000 * statistics.fmean(applies):.2f} ms,"
           f" p95 {1000 * applies[int(0.95 * (len(applies) - 1))]:.2f} ms,"
           f" max {1000 * applies[-1]:.1f} ms; {report['statements'] / orders:.1f} SQL statements per order")
+    server_cpu = report.get("server_cpu_s")
+    print(f"  CPU during ingest_bytes: client (this process) {report['client_cpu_s']:.2f} s"
+          f" ({1000 * report['client_cpu_s'] / orders:.2f} ms per order), database backend "
+          + (f"{server_cpu:.2f} s ({1000 * server_cpu / orders:.2f} ms per order)" if server_cpu is not None
+             else "not measurable (server not local)"))
     print(f"  child process wall (spawn + imports + both) {child_wall:.2f} s")
     print(f"  peak RSS {report['peak_rss_mb']:.0f} MB (after imports {report['rss_after_imports_mb']:.0f} MB,"
           f" after parse alone {report['rss_after_parse_mb']:.0f} MB)")

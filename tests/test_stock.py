@@ -36,7 +36,7 @@ def _free(engine, good_ids, warehouse_ids):
 
 def _reserve(engine, invoice_id, line_no, good_id, quantity, warehouse_ids) -> Decimal:
     with engine.begin() as conn:
-        return stock.reserve_line(conn, invoice_id, line_no, good_id, Decimal(quantity), warehouse_ids)
+        return stock.reserve_lines(conn, invoice_id, [(line_no, good_id, Decimal(quantity))], warehouse_ids)[line_no]
 
 
 def _reservations(engine):
@@ -49,7 +49,7 @@ def test_free_stock_sums_the_given_warehouses_and_knows_every_asked_good(engine,
     assert _free(engine, None, [3]) == {10: 4}
 
 
-def test_reserve_line_takes_warehouses_in_ascending_order(engine, invoice_id):
+def test_a_line_takes_warehouses_in_ascending_order(engine, invoice_id):
     assert _reserve(engine, invoice_id, 1, 10, "4", [2, 1]) == 4
     assert _reservations(engine) == [(1, 2, "active"), (2, 2, "active")]
     assert _free(engine, [10], [1, 2]) == {10: 1}
@@ -57,7 +57,7 @@ def test_reserve_line_takes_warehouses_in_ascending_order(engine, invoice_id):
     assert reserved_qty == 4
 
 
-def test_reserve_line_reserves_only_what_is_free(engine, invoice_id):
+def test_a_line_reserves_only_what_is_free(engine, invoice_id):
     assert _reserve(engine, invoice_id, 1, 10, "9", [1, 2]) == 5
     assert _reserve(engine, invoice_id, 1, 10, "1", [1, 2]) == 0
     assert _reserve(engine, invoice_id, 2, 11, "1", [1, 2]) == 0
@@ -80,3 +80,16 @@ def test_ship_invoice_takes_goods_off_hand_and_free_stock_stays(engine, invoice_
     assert [tuple(row) for row in on_hand] == [(1, 0), (2, 1), (3, 4)]
     assert _free(engine, [10], [1, 2]) == {10: 1}
     assert {status for _, _, status in _reservations(engine)} == {"shipped"}
+
+
+def test_lines_of_one_good_share_its_free_stock_in_line_order(engine, invoice_id):
+    _exec(engine, "INSERT INTO invoice_lines (invoice_id, line_no, good_id, quantity) VALUES (:i, 3, 10, 3)",
+          i=invoice_id)
+    with engine.begin() as conn:
+        got = stock.reserve_lines(conn, invoice_id, [(1, 10, Decimal(3)), (3, 10, Decimal(3)), (2, 11, Decimal(1))],
+                                  [2, 1])
+    assert got == {1: 3, 3: 2, 2: 0}
+    rows = _exec(engine, "SELECT line_no, warehouse_id, quantity FROM reservations ORDER BY id").all()
+    assert [tuple(row) for row in rows] == [(1, 1, 2), (1, 2, 1), (3, 2, 2)]
+    reserved = _exec(engine, "SELECT line_no, reserved_qty FROM invoice_lines ORDER BY line_no").all()
+    assert [tuple(row) for row in reserved] == [(1, 3), (2, 0), (3, 2)]

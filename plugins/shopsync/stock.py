@@ -1,7 +1,8 @@
 """Free stock, defined once (the free_stock view), and the reservation moves that change it.
 
 Locking rule: whoever reserves or ships first locks the `stock` rows involved with one
-`SELECT ... ORDER BY good_id, warehouse_id FOR UPDATE`, and only then reads free stock.
+`SELECT ... ORDER BY good_id, warehouse_id FOR UPDATE` (the SQL function shopsync_lock_stock),
+and only then reads free stock.
 Every transaction taking its row locks in that one order is what keeps concurrent orders
 from overselling and from deadlocking each other.
 """
@@ -48,79 +49,26 @@ def lock_stock(conn: sa.Connection, good_ids: Iterable[int], warehouse_ids: Iter
         conn.execute(_statement("lock_stock"), {"good_ids": goods, "warehouse_ids": _int_list(warehouse_ids)})
 
 
-def reserve_line(
-    conn: sa.Connection,
-    invoice_id: int,
-    line_no: int,
-    good_id: int,
-    quantity: Decimal,
-    warehouse_ids: Iterable[int],
-) -> Decimal:
-    """Reserve up to `quantity` of a good for an invoice line, warehouse id ascending; returns what was reserved.
-
-    Call `lock_stock` for all the invoice's goods first when an invoice has several (reserve_lines does).
-    """
-    warehouses = _int_list(warehouse_ids)
-    lock_stock(conn, [good_id], warehouses)
-    free_rows = conn.execute(_statement("free_stock_by_warehouse"), {"good_id": good_id, "warehouse_ids": warehouses})
-    remaining = Decimal(quantity)
-    reserved = Decimal(0)
-    for row in free_rows.all():
-        if remaining <= 0:
-            break
-        take = min(remaining, row.free)
-        if take <= 0:
-            continue
-        conn.execute(_statement("insert_reservation"), {
-            "invoice_id": invoice_id, "line_no": line_no, "good_id": good_id,
-            "warehouse_id": row.warehouse_id, "quantity": take,
-        })
-        remaining -= take
-        reserved += take
-    if reserved:
-        conn.execute(_statement("add_line_reserved"), {
-            "invoice_id": invoice_id, "line_no": line_no, "quantity": reserved,
-        })
-    return reserved
-
-
 def reserve_lines(
     conn: sa.Connection, invoice_id: int, lines: Sequence[tuple[int, int, Decimal]], warehouse_ids: Iterable[int],
 ) -> dict[int, Decimal]:
     """Reserve every (line_no, good_id, quantity) of an invoice, each up to what is free, warehouse id
     ascending, lines in the given order; returns what each line got.
 
-    The same rule as reserve_line, in four statements for the whole invoice instead of several per line:
-    lock the stock rows (fixed order), read their free stock, insert the reservations, update the lines.
+    One statement: the PL/pgSQL function shopsync_reserve_lines (the step shopsync_apply_order takes too)
+    locks the stock rows of all the lines' goods in (good_id, warehouse_id) order, then reads their free
+    stock, inserts the reservations and adds them to the lines' reserved quantity.
     """
-    warehouses = _int_list(warehouse_ids)
-    goods = _int_list(good for _, good, _ in lines)
-    lock_stock(conn, goods, warehouses)
-    free: dict[int, list[list]] = {}
-    for row in conn.execute(_statement("free_stock_of_goods"), {"good_ids": goods, "warehouse_ids": warehouses}):
-        free.setdefault(row.good_id, []).append([row.warehouse_id, Decimal(row.free)])
-    reservations, got = [], {}
-    for line_no, good_id, quantity in lines:
-        remaining = Decimal(quantity)
-        got[line_no] = Decimal(0)
-        for place in free.get(good_id, []):
-            take = min(remaining, place[1])
-            if take <= 0:
-                continue
-            reservations.append({"invoice_id": invoice_id, "line_no": line_no, "good_id": good_id,
-                                 "warehouse_id": place[0], "quantity": take})
-            place[1] -= take
-            remaining -= take
-            got[line_no] += take
-            if remaining <= 0:
-                break
-    if reservations:
-        conn.execute(_statement("insert_reservation"), reservations)
-        conn.execute(_statement("add_line_reserved"), [
-            {"invoice_id": invoice_id, "line_no": line_no, "quantity": quantity}
-            for line_no, quantity in got.items() if quantity
-        ])
-    return got
+    if not lines:
+        return {}
+    rows = conn.execute(_statement("reserve_lines"), {
+        "invoice_id": invoice_id,
+        "line_nos": [line_no for line_no, _, _ in lines],
+        "good_ids": [good_id for _, good_id, _ in lines],
+        "quantities": [Decimal(quantity) for _, _, quantity in lines],
+        "warehouse_ids": _int_list(warehouse_ids),
+    })
+    return {row.line_no: row.reserved for row in rows}
 
 
 def release_invoice(conn: sa.Connection, invoice_id: int) -> dict[int, Decimal]:

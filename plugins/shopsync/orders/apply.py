@@ -1,4 +1,9 @@
-"""Apply one order to the accounting database: one order, one transaction.
+"""Apply one order to the accounting database: one order, one transaction, one round trip.
+
+Python parses, validates and normalises the order (`order_document`: phones in E.164, e-mail
+lower-case, quantities and prices as the columns store them, the problems it can see without the
+database) and the database applies it in one call of the PL/pgSQL function `shopsync_apply_order(jsonb)`
+(include/sql/schema/005_apply_order_function.sql), which returns what happened.
 
 Order of work inside the transaction (it is also the order locks are taken in, so concurrent
 orders cannot deadlock):
@@ -26,19 +31,22 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
+import psycopg
 import sqlalchemy as sa
 
-from shopsync import stock
 from shopsync.errors import ShopsyncError
-from shopsync.orders.customers import CustomerAction, normalise_phone, upsert_customer
+from shopsync.orders.customers import CustomerAction, customer_document, typed_phones
 from shopsync.orders.model import Order, OrderCustomer, OrderLine
+from shopsync.orders.pipeline import apply_documents, pipeline_connection
 from shopsync.orders.sql import statement
 
 ApplyStatus = Literal["applied", "skipped", "flagged"]
@@ -59,30 +67,6 @@ class ApplyResult:
     dry_run: bool = False
 
 
-@dataclass(slots=True)
-class InvoiceLine:
-    line_no: int
-    order_line: OrderLine
-    problems: list[str]                 # any problem: nothing is reserved for the whole order
-    good_id: int | None = None
-    good_name: str | None = None
-    db_price: Decimal | None = None
-
-    @property
-    def quantity(self) -> Decimal:
-        """The quantity as stored: 0 when it is not a number or cannot be stored."""
-        return _storable(self.order_line.quantity, QUANTITY_STEP, QUANTITY_LIMIT) or Decimal(0)
-
-    @property
-    def price(self) -> Decimal | None:
-        return _storable(self.order_line.price, PRICE_STEP, PRICE_LIMIT)
-
-    @property
-    def label(self) -> str:
-        name = self.good_name or self.order_line.name
-        return f"line {self.line_no} ({self.order_line.good_ref}{f' «{name}»' if name else ''})"
-
-
 def apply_order(
     target: sa.Engine | sa.Connection,
     shop_id: str,
@@ -91,25 +75,54 @@ def apply_order(
     source_file_id: int | None,
     today: date,
     dry_run: bool = False,
-    deferred_flush: bool = False,
 ) -> ApplyResult:
     """Apply one order in one transaction (rolled back when `dry_run`, returning what would happen).
 
-    With an Engine the order gets a connection and a transaction of its own. With a Connection
-    already inside a transaction it runs in a savepoint and the caller commits.
-
-    `deferred_flush` commits without waiting for the WAL flush (synchronous_commit off for this
-    transaction only): for callers that make the batch durable with one synchronous commit afterwards
-    and can replay it if the server crashes before (the ingest: the file leaves the inbox only then).
+    With an Engine the order gets a connection and a transaction of its own. With a Connection already
+    inside a transaction it runs in a savepoint and the caller commits. Many orders at once: apply_orders.
     """
-    if not order.external_number or not order.external_number.strip():
-        raise ShopsyncError(f"shop {shop_id}: an order without an order number cannot be applied")
+    document = order_document(shop_id, order, warehouse_ids, source_file_id, today)
     with _one_transaction(target, dry_run) as conn:
-        if deferred_flush and not dry_run:
-            conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
-        result = _apply(conn, shop_id, order, warehouse_ids, source_file_id, today)
-    result.dry_run = dry_run
-    return result
+        answer = conn.execute(statement("apply_order"), {"document": json.dumps(document, ensure_ascii=False)})
+        return _result(document["external_number"], json.loads(answer.scalar_one()), dry_run)
+
+
+def apply_orders(
+    engine: sa.Engine,
+    shop_id: str,
+    orders: Iterable[Order],
+    warehouse_ids: list[int],
+    source_file_id: int | None,
+    today: date,
+) -> Iterator[ApplyResult | psycopg.Error]:
+    """Apply many orders, each in a transaction of its own, without a round trip per order (pipeline mode,
+    see shopsync.orders.pipeline); yields, in order, each one's result or the error the database refused
+    it with (that order is not applied, the others are).
+
+    The orders commit with synchronous_commit off: the caller makes them durable with one synchronous
+    commit afterwards (see pipeline.pipeline_connection).
+    """
+    numbers: deque[str] = deque()
+
+    def documents() -> Iterator[dict[str, Any]]:
+        for order in orders:
+            document = order_document(shop_id, order, warehouse_ids, source_file_id, today)
+            numbers.append(document["external_number"])
+            yield document
+
+    with pipeline_connection(engine) as conn:
+        for answer in apply_documents(conn, documents()):
+            number = numbers.popleft()
+            yield answer if isinstance(answer, psycopg.Error) else _result(number, answer, dry_run=False)
+
+
+def _result(number: str, answer: dict[str, Any], dry_run: bool) -> ApplyResult:
+    """shopsync_apply_order's answer as an ApplyResult."""
+    return ApplyResult(
+        answer["status"], answer["invoice_id"], number, answer["reasons"],
+        {good_id: Decimal(quantity) for good_id, quantity in answer["reserved"]},
+        answer["customer_id"], answer["customer_action"], dry_run,
+    )
 
 
 @contextmanager
@@ -131,41 +144,59 @@ def _one_transaction(target: sa.Engine | sa.Connection, dry_run: bool) -> Iterat
         transaction.commit()
 
 
-def _apply(
-    conn: sa.Connection, shop_id: str, order: Order, warehouse_ids: list[int], source_file_id: int | None,
-    today: date,
-) -> ApplyResult:
-    number = order.external_number.strip()
-    lines = [InvoiceLine(line_no, line, line_problems(line)) for line_no, line in enumerate(order.lines, start=1)]
+def order_document(
+    shop_id: str, order: Order, warehouse_ids: list[int], source_file_id: int | None, today: date
+) -> dict[str, Any]:
+    """The order as shopsync_apply_order takes it: checked and normalised, numbers as decimal strings.
+
+    `reasons` are what Python sees without the database (parser warnings, the total, the customer's
+    contacts); the function appends the rest in the order the steps run.
+    """
+    if not order.external_number or not order.external_number.strip():
+        raise ShopsyncError(f"shop {shop_id}: an order without an order number cannot be applied")
+    lines = [(line_no, line, line_problems(line)) for line_no, line in enumerate(order.lines, start=1)]
     total, total_reasons = _total(lines)
-    invoice_id = _insert_invoice(conn, shop_id, number, order, source_file_id, total)
-    if invoice_id is None:
-        existing = conn.execute(statement("find_invoice"), {"shop_id": shop_id, "external_number": number}).scalar()
-        return ApplyResult("skipped", existing, number, [f"order {number} is already invoice {existing}"])
+    phones = typed_phones(order.customer.phones)
+    return {
+        "shop_id": shop_id,
+        "external_number": order.external_number.strip(),
+        "source_file_id": source_file_id,
+        "today": today.isoformat(),
+        "warehouse_ids": [int(warehouse) for warehouse in warehouse_ids],
+        "invoice": {
+            "payment_status": order.payment_status,
+            "payment_method": order.payment_method,
+            "delivery_method": order.delivery_method,
+            "delivery_city": order.delivery_city,
+            "delivery_branch": order.delivery_branch,
+            "delivery_address": order.delivery_address,
+            "comment": order.comment,
+            "order_date": order.order_date.isoformat() if order.order_date else None,
+            "reserve_until": order.reserve_until.isoformat() if order.reserve_until else None,
+            "currency": (order.currency or "UAH").strip().upper(),
+            "total": _text(total),
+        },
+        "customer": customer_document(order.customer, phones),
+        "lines": [_line_document(line_no, line, problems) for line_no, line, problems in lines],
+        "gift_certificates": sorted({code.strip() for code in order.gift_certificates if code and code.strip()}),
+        "bonus_pay": _text(order.bonus_pay or Decimal(0)),
+        "reasons": list(order.warnings) + total_reasons + _customer_reasons(order.customer, phones),
+    }
 
-    customer_id, customer_action = upsert_customer(conn, order.customer)
-    reasons = list(order.warnings) + total_reasons + _customer_reasons(order.customer)
-    _resolve_goods(conn, lines, _currency(order))
-    _insert_lines(conn, invoice_id, lines)
-    reasons += [f"{line.label}: {problem}" for line in lines for problem in line.problems]
-    reserved, fully_reserved, reserve_reasons = _reserve(conn, invoice_id, lines, warehouse_ids)
-    reasons += reserve_reasons
-    reasons += _use_certificates(conn, invoice_id, order.gift_certificates, today)
-    bonus_paid, bonus_reasons = _pay_with_bonus(conn, customer_id, order.bonus_pay)
-    reasons += bonus_reasons
 
-    conn.execute(statement("finish_invoice"), {
-        "invoice_id": invoice_id,
-        "customer_id": customer_id,
-        "status": "reserved" if fully_reserved else "new",
-        "bonus_paid": bonus_paid,
-        "needs_attention": bool(reasons),
-        "attention_reasons": reasons,
-    })
-    return ApplyResult(
-        "flagged" if reasons else "applied", invoice_id, number, reasons, reserved,
-        customer_id, customer_action,
-    )
+def _line_document(line_no: int, line: OrderLine, problems: list[str]) -> dict[str, Any]:
+    price = _storable(line.price, PRICE_STEP, PRICE_LIMIT)
+    return {
+        "line_no": line_no,
+        "good_id": line.good_id,
+        # article first, then the shop's reference: the first one that matches any good decides
+        "refs": [ref.strip() for ref in (line.article, line.good_ref) if ref and ref.strip()],
+        "external_ref": line.good_ref,
+        "name": line.name or None,
+        "quantity": _text(_stored_quantity(line)),
+        "price": None if price is None else _text(price),
+        "problems": problems,
+    }
 
 
 def line_problems(line: OrderLine) -> list[str]:
@@ -195,165 +226,33 @@ def _storable(value: Decimal | None, step: Decimal, limit: Decimal) -> Decimal |
     return value.quantize(step)
 
 
-def _total(lines: list[InvoiceLine]) -> tuple[Decimal, list[str]]:
-    total = sum((line.quantity * line.price for line in lines if not line.problems), Decimal(0))
+def _stored_quantity(line: OrderLine) -> Decimal:
+    """The quantity as stored: 0 when it is not a number or cannot be stored."""
+    return _storable(line.quantity, QUANTITY_STEP, QUANTITY_LIMIT) or Decimal(0)
+
+
+def _total(lines: list[tuple[int, OrderLine, list[str]]]) -> tuple[Decimal, list[str]]:
+    total = sum((_stored_quantity(line) * _storable(line.price, PRICE_STEP, PRICE_LIMIT)
+                 for _, line, problems in lines if not problems), Decimal(0))
     if total >= PRICE_LIMIT:
         return Decimal(0), [f"order total {_number(total)} is too large to store: saved as 0"]
     return total, []
 
 
-def _currency(order: Order) -> str:
-    return (order.currency or "UAH").strip().upper()
-
-
-def _insert_invoice(
-    conn: sa.Connection, shop_id: str, number: str, order: Order, source_file_id: int | None, total: Decimal
-) -> int | None:
-    return conn.execute(statement("insert_invoice"), {
-        "shop_id": shop_id,
-        "external_number": number,
-        "payment_status": order.payment_status,
-        "payment_method": order.payment_method,
-        "delivery_method": order.delivery_method,
-        "delivery_city": order.delivery_city,
-        "delivery_branch": order.delivery_branch,
-        "delivery_address": order.delivery_address,
-        "comment": order.comment,
-        "order_date": order.order_date,
-        "reserve_until": order.reserve_until,
-        "currency": _currency(order),
-        "total": total,
-        "source_file_id": source_file_id,
-    }).scalar()
-
-
-def _customer_reasons(customer: OrderCustomer) -> list[str]:
+def _customer_reasons(customer: OrderCustomer, phones: list[tuple[str, str | None]]) -> list[str]:
     reasons = [
         f"customer phone «{raw}» is not a valid phone number"
-        for raw in customer.phones if raw and raw.strip() and normalise_phone(raw) is None
+        for raw, phone in phones if raw and raw.strip() and phone is None
     ]
-    if not any(normalise_phone(raw) for raw in customer.phones) and not (customer.email or "").strip():
+    if not any(phone for _, phone in phones) and not (customer.email or "").strip():
         reasons.append("customer has no phone or e-mail: a new customer record was created, check for duplicates")
     return reasons
-
-
-def _resolve_goods(conn: sa.Connection, lines: list[InvoiceLine], currency: str) -> None:
-    """Find each line's good: by our good id when it exists, else by article / barcode."""
-    numbered = [line.order_line.good_id for line in lines if line.order_line.good_id is not None]
-    by_id = {row.id: row.name for row in conn.execute(statement("goods_by_id"), {"good_ids": numbered})}
-    refs = sorted({ref for line in lines for ref in _refs(line.order_line)})
-    by_ref = conn.execute(statement("goods_by_ref"), {"refs": refs}).all() if refs else []
-    for line in lines:
-        if line.order_line.good_id in by_id:
-            line.good_id, line.good_name = line.order_line.good_id, by_id[line.order_line.good_id]
-        else:
-            _match_by_ref(line, by_ref)
-    prices = conn.execute(statement("retail_prices"), {
-        "good_ids": [line.good_id for line in lines if line.good_id is not None], "currency": currency,
-    })
-    retail = {row.good_id: row.price for row in prices}
-    for line in lines:
-        line.db_price = retail.get(line.good_id)
-
-
-def _refs(line: OrderLine) -> list[str]:
-    return [ref.strip() for ref in (line.article, line.good_ref) if ref and ref.strip()]
-
-
-def _match_by_ref(line: InvoiceLine, candidates: list[sa.Row]) -> None:
-    for ref in _refs(line.order_line):
-        matches = {row.id: row.name for row in candidates if ref in (row.article, row.barcode)}
-        if len(matches) == 1:
-            line.good_id, line.good_name = next(iter(matches.items()))
-            return
-        if len(matches) > 1:
-            line.problems.append(f"«{ref}» matches several goods ({', '.join(map(str, sorted(matches)))})")
-            return
-    line.problems.append("unknown good: no good with this id, article or barcode in the accounting database")
-
-
-def _insert_lines(conn: sa.Connection, invoice_id: int, lines: list[InvoiceLine]) -> None:
-    if not lines:
-        return
-    conn.execute(statement("insert_invoice_line"), [
-        {
-            "invoice_id": invoice_id,
-            "line_no": line.line_no,
-            "good_id": line.good_id,
-            "external_ref": line.order_line.good_ref,
-            "name": line.order_line.name or line.good_name,
-            "quantity": line.quantity,
-            "ordered_price": line.price,
-            "db_price": line.db_price,
-        }
-        for line in lines
-    ])
-
-
-def _reserve(
-    conn: sa.Connection, invoice_id: int, lines: list[InvoiceLine], warehouse_ids: list[int]
-) -> tuple[dict[int, Decimal], bool, list[str]]:
-    """Reserve every line, or nothing when a line has problems; returns (reserved per good, all in full, reasons)."""
-    if not lines:
-        return {}, False, ["the order has no lines"]
-    if any(line.problems for line in lines):
-        return {}, False, ["nothing reserved: the order has lines that need attention"]
-    got = stock.reserve_lines(conn, invoice_id, [(line.line_no, line.good_id, line.quantity) for line in lines],
-                              warehouse_ids)
-    reserved: dict[int, Decimal] = {}
-    reasons = []
-    for line in lines:
-        if got[line.line_no]:
-            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got[line.line_no]
-        if got[line.line_no] < line.quantity:
-            reasons.append(_shortage(line, line.quantity, got[line.line_no]))
-    return reserved, not reasons, reasons
-
-
-def _shortage(line: InvoiceLine, wanted: Decimal, got: Decimal) -> str:
-    good = f"good {line.good_id} «{line.good_name}»"
-    if not got:
-        return f"{good}: ordered {_number(wanted)}, none free — nothing reserved"
-    return f"{good}: ordered {_number(wanted)}, only {_number(got)} free — reserved {_number(got)}"
 
 
 def _number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _use_certificates(conn: sa.Connection, invoice_id: int, barcodes: list[str], today: date) -> list[str]:
-    reasons = []
-    for barcode in sorted({code.strip() for code in barcodes if code and code.strip()}):
-        used = conn.execute(statement("use_certificate"), {
-            "invoice_id": invoice_id, "barcode": barcode, "today": today,
-        }).first()
-        if used is None:
-            reasons.append(_certificate_refusal(conn, barcode))
-    return reasons
-
-
-def _certificate_refusal(conn: sa.Connection, barcode: str) -> str:
-    found = conn.execute(statement("find_certificate"), {"barcode": barcode}).first()
-    if found is None:
-        return f"gift certificate {barcode} does not exist"
-    if found.status == "used":
-        used_by = f" (invoice {found.used_invoice_id})" if found.used_invoice_id else ""
-        return f"gift certificate {barcode} was already used{used_by}"
-    if found.status == "blocked":
-        return f"gift certificate {barcode} is blocked"
-    return f"gift certificate {barcode} expired on {found.valid_until.isoformat()}"
-
-
-def _pay_with_bonus(conn: sa.Connection, customer_id: int, bonus: Decimal) -> tuple[Decimal, list[str]]:
-    """Deduct the bonus payment from the customer's balance, never below zero; returns (deducted, reasons)."""
-    if bonus is None or bonus == 0:
-        return Decimal(0), []
-    if bonus < 0:
-        return Decimal(0), [f"bonus payment must not be negative, got {_number(bonus)}: ignored"]
-    row = conn.execute(statement("deduct_bonus"), {"customer_id": customer_id, "bonus": bonus}).one()
-    if row.had < bonus:
-        return row.deducted, [
-            f"bonus payment {_number(bonus)} but the customer had only {_number(row.had)} — deducted "
-            f"{_number(row.deducted)}"
-        ]
-    return row.deducted, []
+def _text(value: Decimal) -> str:
+    """A decimal as JSON text for the database: exact, never an exponent."""
+    return format(value, "f")

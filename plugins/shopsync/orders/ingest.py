@@ -14,17 +14,19 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from shopsync.config import ShopSettings
-from shopsync.orders.apply import ApplyResult, apply_order
+from shopsync.orders.apply import ApplyResult, apply_order, apply_orders
 from shopsync.orders.formats import parse_order_file
 from shopsync.orders.inbox import InboxError
 from shopsync.orders.model import Order, ParsedFile, RejectedOrder, UnreadableFile
@@ -32,6 +34,9 @@ from shopsync.orders.sql import statement
 from shopsync.stock import shop_warehouses
 
 log = logging.getLogger(__name__)
+# What the database says about one order's data (a constraint, a value that does not fit): that order is
+# rejected with the database's words and the others land. Any other error fails the run.
+REFUSED_ORDER = (psycopg.IntegrityError, psycopg.DataError, IntegrityError, DataError)
 
 
 @dataclass
@@ -121,26 +126,38 @@ def _finish_file_record(engine: Engine, outcome: FileOutcome) -> None:
 def _apply_parsed(engine: Engine, shop: ShopSettings, parsed: ParsedFile, outcome: FileOutcome,
                   warehouses: list[int], today: date, dry_run: bool) -> None:
     positions = _order_positions(parsed)
-    # One connection for the whole file (no pool checkout and ping per order); it is never left inside a
-    # transaction, so apply_order still gives every order a transaction of its own and commits it.
-    with engine.connect() as conn:
-        for order, position in zip(parsed.orders, positions, strict=True):
-            _apply_one(conn, shop, order, position, outcome, warehouses, today, dry_run)
+    if dry_run:
+        results = _dry_run(engine, shop, parsed.orders, warehouses, today)
+    else:
+        # Each order a transaction of its own, all of them over one connection without a round trip per
+        # order; they commit without waiting for the disk, and the file's record, committed synchronously
+        # before the file leaves the inbox, flushes them all. A crash before that re-processes the file.
+        results = apply_orders(engine, shop.id, parsed.orders, warehouses, outcome.file_id, today)
+    for order, position, result in zip(parsed.orders, positions, results, strict=True):
+        _record(outcome, order, position, result)
     for rejected in parsed.rejected:
         outcome.orders.append(_rejected_entry(rejected))
         outcome.rejected += 1
     outcome.orders.sort(key=lambda entry: entry["position"])
 
 
-def _apply_one(conn: sa.Connection, shop: ShopSettings, order: Order, position: int, outcome: FileOutcome,
-               warehouses: list[int], today: date, dry_run: bool) -> None:
-    try:
-        # Each order commits without waiting for the disk; the file's record, committed synchronously
-        # before the file leaves the inbox, flushes them all. A crash before that re-processes the file.
-        result = apply_order(conn, shop.id, order, warehouses, outcome.file_id, today, dry_run=dry_run,
-                             deferred_flush=True)
-    except (IntegrityError, DataError) as exc:
-        reason = f"the accounting database refused this order: {str(exc.orig).splitlines()[0]}"
+def _dry_run(engine: Engine, shop: ShopSettings, orders: list[Order], warehouses: list[int],
+             today: date) -> Iterator[ApplyResult | Exception]:
+    """What each order would do: each in a transaction that is rolled back, over one connection."""
+    with engine.connect() as conn:
+        for order in orders:
+            try:
+                yield apply_order(conn, shop.id, order, warehouses, None, today, dry_run=True)
+            except (IntegrityError, DataError) as exc:
+                yield exc
+
+
+def _record(outcome: FileOutcome, order: Order, position: int, result: ApplyResult | Exception) -> None:
+    if isinstance(result, Exception):
+        if not isinstance(result, REFUSED_ORDER):
+            raise result        # not about this order (connection, deadlock, bug): the file stays in the inbox
+        said = str(getattr(result, "orig", result)).splitlines()[0]
+        reason = f"the accounting database refused this order: {said}"
         outcome.orders.append(_rejected_entry(RejectedOrder(position, order.external_number, [reason])))
         outcome.rejected += 1
         return

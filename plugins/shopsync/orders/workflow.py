@@ -32,21 +32,16 @@ def reserve(conn: sa.Connection, invoice_id: int, warehouse_ids: Iterable[int]) 
     such an invoice stays 'new' until it is cancelled.
     """
     _require(conn, invoice_id, ("new",), "reserved")
-    warehouses = list(warehouse_ids)
     lines = conn.execute(statement("unreserved_lines"), {"invoice_id": invoice_id}).all()
-    stock.lock_stock(conn, [line.good_id for line in lines if line.good_id is not None], warehouses)
+    usable = [line for line in lines if line.good_id is not None and line.quantity > 0]
+    missing = [line for line in usable if line.missing > 0]
+    got = stock.reserve_lines(conn, invoice_id, [(line.line_no, line.good_id, line.missing) for line in missing],
+                              warehouse_ids)
     reserved: dict[int, Decimal] = {}
-    complete = bool(lines)
-    for line in lines:
-        if line.good_id is None or line.quantity <= 0:
-            complete = False
-            continue
-        if line.missing <= 0:
-            continue
-        got = stock.reserve_line(conn, invoice_id, line.line_no, line.good_id, line.missing, warehouses)
-        if got:
-            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got
-        complete = complete and got >= line.missing
+    for line in missing:
+        if got[line.line_no]:
+            reserved[line.good_id] = reserved.get(line.good_id, Decimal(0)) + got[line.line_no]
+    complete = bool(lines) and len(usable) == len(lines) and all(got[line.line_no] >= line.missing for line in missing)
     if complete:
         _set_status(conn, invoice_id, "reserved")
     return reserved

@@ -1,1 +1,0 @@
-SELECT status, valid_until, used_invoice_id FROM gift_certificates WHERE barcode = :barcode

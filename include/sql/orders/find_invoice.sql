@@ -1,1 +1,0 @@
-SELECT id FROM invoices WHERE shop_id = :shop_id AND external_number = :external_number

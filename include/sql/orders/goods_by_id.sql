@@ -1,1 +1,0 @@
-SELECT id, name FROM goods WHERE id = ANY(CAST(:good_ids AS integer[]))
