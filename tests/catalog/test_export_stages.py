@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from lxml import etree
 
 from shopsync.catalog import stages
+from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.validate import FeedValidationError
 from shopsync.config import ShopSettings
 from shopsync.seed import seed_database
@@ -90,6 +93,7 @@ def test_incremental_run_equals_a_full_rebuild_byte_for_byte(seeded, local_dir, 
     end = start + timedelta(minutes=5)
     incremental = export(seeded, settings, end, start=window_start)
     assert incremental["changed"]["goods"] == 7            # goods 3, 4, 5, 6, 7, 8, 9: not the catalog
+    assert (first["feed_pass"], incremental["feed_pass"]) == ("full", "incremental")
     incremental_feeds = digests(local_dir / "published")
 
     monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
@@ -148,13 +152,7 @@ def test_fail_policy_blocks_the_feed_and_keeps_the_last_good_one(seeded, local_d
     assert (published / "manifest.json").read_bytes() == manifest
 
 
-def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch):
-    published = local_dir / "published"
-    settings = shop(published)
-    end = datetime.now(UTC).replace(microsecond=0)
-    export(seeded, settings, end, full=True)
-    good = digests(published)
-
+def _build_next_run(seeded, settings, end):
     run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
     for dataset in stages.DATASETS:
         stages.extract_dataset(seeded, run, dataset)
@@ -163,15 +161,49 @@ def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, m
     for dataset in stages.DATASETS:
         stages.merge_dataset(run, dataset)
     stages.build_feeds(run)
-    feed = run.workspace.out_dir(run.key) / "rozetka.xml"
-    text = feed.read_text(encoding="utf-8")
-    first_offer = text[text.index("<offer "):text.index("</offer>") + len("</offer>")]
-    feed.write_text(text.replace(first_offer, first_offer + first_offer, 1), encoding="utf-8")   # duplicate id
+    return run
+
+
+def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    good = digests(published)
+    original = RozetkaYmlWriter.render
+
+    def render_first_offer_twice(self, batch, ctx, feed_settings):
+        rendered = original(self, batch, ctx, feed_settings)
+        fragments = rendered.fragments.to_pylist()
+        first, second = [index for index, fragment in enumerate(fragments) if fragment][:2]
+        fragments[second] = fragments[first]                 # a writer bug: the same offer twice
+        return dataclasses.replace(rendered, fragments=pa.array(fragments, pa.string()))
+
+    monkeypatch.setattr(RozetkaYmlWriter, "render", render_first_offer_twice)
+    run = _build_next_run(seeded, settings, end)
     with pytest.raises(FeedValidationError) as failure:
         stages.validate_feeds(run)
     report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
     assert "expect_column_values_to_be_unique" in report
     assert "validation-report.md" in str(failure.value)
+    assert digests(published) == good
+
+
+def test_a_feed_changed_after_it_was_written_is_not_published(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    good = digests(published)
+    run = _build_next_run(seeded, settings, end)
+    feed = run.workspace.out_dir(run.key) / "rozetka.xml"
+    text = feed.read_text(encoding="utf-8")
+    first_offer = text[text.index("<offer "):text.index("</offer>") + len("</offer>")]
+    feed.write_text(text.replace(first_offer, first_offer + first_offer, 1), encoding="utf-8")
+    with pytest.raises(FeedValidationError):
+        stages.validate_feeds(run)
+    report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
+    assert "changed after it was written" in report
     assert digests(published) == good
 
 

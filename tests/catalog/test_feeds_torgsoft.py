@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal
+import random
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
+import pyarrow as pa
 import pytest
-from test_feeds_base import full_item, make_item, write_feed
+from test_feeds_base import CATEGORIES, full_item, make_ctx, make_item, write_feed
 
-from shopsync.catalog.feeds.torgsoft_csv import DEFAULT_COLUMNS
-from shopsync.catalog.model import Characteristic
+from shopsync.catalog import columns
+from shopsync.catalog.feeds.base import write_batches
+from shopsync.catalog.feeds.torgsoft_csv import DEFAULT_COLUMNS, STANDARD_COLUMNS, TorgsoftCsvWriter
+from shopsync.catalog.model import CatalogItem, Category, Characteristic, FeedContext, WarehouseStock
+from shopsync.config import FeedSettings
 
 
 def parse(data: bytes, encoding: str = "utf-8") -> list[list[str]]:
@@ -186,3 +193,189 @@ def test_no_rows_gives_only_the_header() -> None:
     data, stats = write_feed("torgsoft_csv", iter([]), columns=["GoodID"])
     assert data == b'"GoodID"\r\n'
     assert stats.rows == 0
+
+
+def test_render_gives_one_crlf_line_per_good_and_counts_cuts() -> None:
+    batch = columns.batch_from_items([make_item(1, name="Н" * 501), make_item(2, name='a "b"')])
+    rendered = TorgsoftCsvWriter().render(batch, make_ctx(), FeedSettings(profile="torgsoft_csv",
+                                                                         columns=["GoodID", "GoodName"]))
+    assert rendered.fragments.to_pylist() == [f'1;"{"Н" * 500}"\r\n', '2;"a ""b"""\r\n']
+    assert (rendered.truncated, rendered.skipped) == (1, 0)
+
+
+def test_render_of_a_sliced_batch_takes_its_own_rows() -> None:
+    items = [make_item(i, characteristics=[Characteristic("Висота", str(i), None, f"h{i}")],
+                       warehouses=[WarehouseStock(i, Decimal(i))]) for i in range(1, 5)]
+    settings = FeedSettings(profile="torgsoft_csv", columns=["GoodID", "Height", "WarehouseQuantityForPartner"])
+    rendered = TorgsoftCsvWriter().render(columns.batch_from_items(items).slice(2), make_ctx(), settings)
+    assert rendered.fragments.to_pylist() == ['3;"3";"3=3,000"\r\n', '4;"4";"4=4,000"\r\n']
+
+
+# --- randomized: nasty values, parsed back and checked against expectations computed here -------------------
+
+PIECES = ["", "a", "Z", " ", '"', '""', ";", ",", "|", "=", "\r\n", "\n", "\r", "\t", "'", "Ї", "ґ", "ё", "Ж",
+          "é", "€", "№", "中", "🎁", "👟", "=SUM(A1)", "-1", "  x  "]
+CHARACTERISTIC_NAMES = ["Висота", "Ширина", "Колір", "Повнота", "Матеріал верху", "Висота підборів", ""]
+SLUGS = ["visota", "shirina", "kolir", "polnota", "material_verha", "material", "xmaterialx", "materia", ""]
+CUSTOM = {"polnota": "Повнота", "visota_kabluka": "Висота підборів", "kolir_x": "Колір"}
+T = TypeVar("T")
+RANDOM_CATEGORIES = {**CATEGORIES, 5: Category(id=5, parent_id=None, name="", name_ua=None, path=()),
+                     6: Category(id=6, parent_id=1, name='a "b";c', name_ua=None, path=("Взуття", 'a "b";c'))}
+
+
+def random_text(rng: random.Random, long_around: int | None = None) -> str:
+    if long_around is not None and rng.random() < 0.3:
+        size = long_around + rng.randint(-2, 3)
+        return "".join(rng.choice(["Н", "a", "🎁", "є", '"', "\r\n"]) for _ in range(size))
+    return "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 6)))
+
+
+def maybe(rng: random.Random, value: T) -> T | None:
+    return None if rng.random() < 0.25 else value
+
+
+def random_money(rng: random.Random) -> Decimal | None:
+    cents = rng.choice([0, 1, -1, 5, 99, 100, 150, 539900, -500, 123456789, rng.randint(-10**6, 10**9)])
+    return maybe(rng, Decimal(cents) / 100)
+
+
+def random_item(rng: random.Random, good_id: int) -> CatalogItem:
+    price = random_money(rng)
+    old_price = rng.choice([None, random_money(rng), price and price + Decimal(rng.randint(1, 5000)) / 100])
+    return CatalogItem(
+        good_id=good_id, name=random_text(rng, 500), price=price, old_price=old_price,
+        wholesale_price=random_money(rng), free_stock=rng.randint(0, 50),
+        warehouses=[WarehouseStock(rng.randint(1, 40), Decimal(rng.randint(-5000, 50000)) / 1000)
+                    for _ in range(rng.choice([0, 0, 1, 2, 3]))],
+        category_id=rng.choice([None, 1, 2, 5, 6, 10, 999]),
+        article=maybe(rng, random_text(rng)), barcode=maybe(rng, random_text(rng)),
+        short_name=maybe(rng, random_text(rng)), description=maybe(rng, random_text(rng, 255)),
+        brand=maybe(rng, random_text(rng)), country=maybe(rng, random_text(rng)),
+        collection=maybe(rng, random_text(rng)), model_group_id=maybe(rng, rng.randint(1, 99)),
+        size=maybe(rng, random_text(rng)), color=maybe(rng, random_text(rng)),
+        season=maybe(rng, random_text(rng)), sex=maybe(rng, rng.randint(0, 5)),
+        min_order_qty=rng.choice([Decimal(1), Decimal(2), Decimal("2.5"), Decimal("0.125"), Decimal("100"),
+                                  Decimal("0.001"), Decimal("10.010")]),
+        prime_cost=random_money(rng), supplier_code=maybe(rng, random_text(rng)),
+        visible=rng.random() < 0.8,
+        characteristics=[Characteristic(rng.choice(CHARACTERISTIC_NAMES), random_text(rng), None, rng.choice(SLUGS))
+                         for _ in range(rng.randint(0, 6))],
+        pictures=[f"https://shop.example/photos/{random_text(rng)}" for _ in range(rng.randint(0, 2))],
+        photo_names=[random_text(rng) for _ in range(rng.choice([0, 1, 1, 2, 3]))],
+    )
+
+
+def random_columns(rng: random.Random) -> list[str]:
+    names = [*STANDARD_COLUMNS, *CUSTOM]
+    rng.shuffle(names)
+    return names[:rng.randint(1, len(names))]
+
+
+def expected_cell(item: CatalogItem, column: str, ctx: FeedContext) -> tuple[str | None, bool]:
+    """(value or None for an empty cell, numeric) for one column, from the format rules."""
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+    def first(test: Callable[[Characteristic], bool]) -> str | None:
+        return next((c.value for c in item.characteristics if test(c)), None)
+
+    promo = item.price is not None and item.old_price is not None and item.old_price > item.price
+    percent = 0
+    if item.price is not None and item.old_price is not None and item.old_price > max(item.price, Decimal(0)):
+        exact = (item.old_price - item.price) * 100 / item.old_price
+        percent = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    qty = item.min_order_qty.normalize()
+    category = ctx.categories.get(item.category_id) if item.category_id is not None else None
+    parts = [item.country, item.brand, item.collection]
+    if column in CUSTOM:
+        return first(lambda c: c.name == CUSTOM[column]), False
+    numeric = {
+        "GoodID": str(item.good_id),
+        "RetailPrice": money(item.old_price if promo else item.price),
+        "WholesalePrice": money(item.wholesale_price),
+        "RetailPriceWithDiscount": money(item.price),
+        "MinQuantityForOrder": f"{qty:f}" if qty != int(qty) else str(int(qty)),
+        "Category": str(item.category_id if item.category_id is not None else -1),
+        "WarehouseQuantity": str(item.free_stock) if item.visible else "0",
+        "Display": str(int(item.visible)),
+        "Sex": None if item.sex is None else str(item.sex),
+        "PrimeCost": money(item.prime_cost),
+        "ModelGoodID": None if item.model_group_id is None else str(item.model_group_id),
+        "PriceDiscountPercent": str(percent),
+    }
+    if column in numeric:
+        return numeric[column], True
+    text = {
+        "GoodName": item.name, "Description": item.description, "Country": item.country, "Articul": item.article,
+        "TheSize": item.size, "Color": item.color, "FashionName": item.collection, "ShortName": item.short_name,
+        "Season": item.season, "Barcode": item.barcode, "SupplierCode": item.supplier_code,
+    }
+    if column in text:
+        value = text[column]
+        return (value if column == "GoodName" or value != "" else None), False
+    others = {
+        "Height": first(lambda c: c.name == "Висота"),
+        "Width": first(lambda c: c.name == "Ширина"),
+        "Material": first(lambda c: "material" in c.slug),
+        "GoodTypeFull": None if category is None else ",".join(category.path),
+        "ProducerCollectionFull": ",".join(p or "" for p in parts) if any(parts) else None,
+        "Analogs": None,
+        "GoodPhotoList": ",".join(item.photo_names) or None,
+        "GoodPhotoListWithLinks": ",".join(item.pictures) or None,
+        "WarehouseQuantityForPartner": "|".join(
+            f"{w.warehouse_id}={w.free.quantize(Decimal('0.001'))}".replace(".", ",") for w in item.warehouses) or None,
+    }
+    return others[column], False
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
+def test_random_nasty_items_parse_back_to_the_expected_values(seed: int, encoding: str) -> None:
+    rng = random.Random(f"{seed}-{encoding}")
+    items = [random_item(rng, good_id) for good_id in range(1, rng.randint(1, 120))]
+    names = random_columns(rng) if seed % 3 else None
+    header = seed != 4
+    ctx = make_ctx(categories=RANDOM_CATEGORIES)
+    data, stats = write_feed("torgsoft_csv", items, ctx, columns=names, characteristic_columns=CUSTOM,
+                             encoding=encoding, header=header)
+
+    resolved = list(names or DEFAULT_COLUMNS) + [name for name in CUSTOM if name not in (names or ())]
+    lines, cut = [], 0
+    for item in items:
+        cells = []
+        for column in resolved:
+            value, numeric = expected_cell(item, column, ctx)
+            limit = {"GoodName": 500, "Description": 255}.get(column)
+            if value is not None and limit is not None and len(value) > limit:
+                value, cut = value[:limit], cut + 1
+            cells.append("" if value is None else value if numeric else '"' + value.replace('"', '""') + '"')
+        lines.append(";".join(cells) + "\r\n")
+    text = (";".join(f'"{name}"' for name in resolved) + "\r\n" if header else "") + "".join(lines)
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    unencodable = sum(1 for char in text if not char.encode(codec, errors="ignore"))
+    expected = (b"\xef\xbb\xbf" if encoding == "utf-8-sig" else b"") + text.encode(codec, errors="replace")
+
+    assert data == expected
+    assert stats == type(stats)(rows=len(items), bytes=len(data), replaced_chars=unencodable, truncated=cut)
+    rows = parse(data[3:] if encoding == "utf-8-sig" else data, codec)
+    if header:
+        assert rows.pop(0) == resolved
+    for item, row in zip(items, rows, strict=True):
+        for column, cell in zip(resolved, row, strict=True):
+            value = expected_cell(item, column, ctx)[0] or ""
+            value = value[:{"GoodName": 500, "Description": 255}.get(column, len(value))]
+            assert cell == value.encode(codec, errors="replace").decode(codec), (item.good_id, column)
+
+
+def test_feed_batches_from_the_snapshot_and_items_write_the_same_bytes() -> None:
+    rng = random.Random(7)
+    items = [random_item(rng, good_id) for good_id in range(1, 300)]
+    settings = FeedSettings(profile="torgsoft_csv", characteristic_columns=CUSTOM, encoding="cp1251")
+    ctx = make_ctx(categories=RANDOM_CATEGORIES)
+    from_items, stats = write_feed("torgsoft_csv", items, ctx, characteristic_columns=CUSTOM, encoding="cp1251")
+    batch = columns.batch_from_items(items)
+    out = io.BytesIO()
+    batches = [batch.slice(0, 100), batch.slice(100, 1), batch.slice(101), pa.RecordBatch.from_pylist(
+        [], schema=columns.FEED_SCHEMA)]
+    assert write_batches(TorgsoftCsvWriter(), batches, out, ctx, settings) == stats
+    assert out.getvalue() == from_items

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import random
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -9,9 +12,15 @@ import pytest
 from lxml import etree
 from test_feeds_base import full_item, make_ctx, make_item, write_feed
 
+from shopsync.catalog.columns import batch_from_items
 from shopsync.catalog.feeds import get_writer
-from shopsync.catalog.feeds.base import CountingStream
-from shopsync.catalog.model import CatalogItem, Characteristic
+from shopsync.catalog.feeds.base import (
+    CountingStream,
+    format_money,
+    format_quantity,
+    write_batches,
+)
+from shopsync.catalog.model import CatalogItem, Category, Characteristic, FeedContext, WholesaleTier
 from shopsync.config import FeedSettings
 
 YML_PROFILES = ("yml", "rozetka_yml", "prom_yml")
@@ -284,3 +293,222 @@ def test_counting_stream_counts_what_passes() -> None:
     stream.write(b"abc")
     stream.write("ї".encode())
     assert stream.count == 5 and b"".join(sink.parts) == "abcї".encode()
+
+
+# --- columnar rendering: randomized values with everything XML can trip over ---------------------------------
+#
+# The writers render with pyarrow kernels (escaping, cleaning, CDATA, lists re-nested per good). These tests
+# build random items from nasty pieces, parse the output back, and compare every offer with what the rules in
+# the yml module docstring say it must contain (a small reference model in Python, item by item).
+
+NASTY_PIECES = ["&", "<", ">", '"', "'", "]]>", "]]", "]", "\x01", "\x0b", "\x00", "\x1f", "\x0c", "\t", "\r", "\n",
+                "\r\n", "\ufffe", "\uffff", "😀", "é", "Ї", " ", "a", "7", "\x7f", "\x85", "\u2028", "<![CDATA[",
+                "&amp;", "&#13;", "\ufdd0", "\U0010fffd", "Туфлі"]
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def nasty(rng: random.Random, allow_none: bool = True) -> str | None:
+    roll = rng.random()
+    if allow_none and roll < 0.1:
+        return None
+    if roll < 0.18:
+        return ""
+    if roll < 0.24:   # control characters only: an empty element
+        return "".join(rng.choice(["\x01", "\x0b", "\ufffe", "\x1f"]) for _ in range(rng.randint(1, 3)))
+    return "".join(rng.choice(NASTY_PIECES) for _ in range(rng.randint(1, 12)))
+
+
+def random_money(rng: random.Random) -> Decimal:
+    return Decimal(rng.choice([0, 1, -1, -500, 539900, 12345678901234, rng.randint(-10 ** 6, 10 ** 9)])) / 100
+
+
+def random_ctx(rng: random.Random) -> FeedContext:
+    categories = {
+        category_id: Category(id=category_id, parent_id=rng.choice([None, 1]), name=nasty(rng, False) or "x",
+                              name_ua=None, path=(), external_id=rng.choice([None, "", "4634825", nasty(rng, False)]))
+        for category_id in (1, 2, 10, 10203)}
+    return make_ctx(shop_name=nasty(rng, False), url=rng.choice(["https://shop.example/", "https://a.b/?x=1&y=<2>"]),
+                    currency=rng.choice(["UAH", "U&H"]), categories=categories)
+
+
+def random_item(rng: random.Random, good_id: int) -> CatalogItem:
+    price = rng.choice([None, random_money(rng), random_money(rng)])
+    old_price = rng.choice([None, random_money(rng), price, price + Decimal("0.01") if price is not None else None])
+    return make_item(
+        good_id, name=nasty(rng, False), price=price, old_price=old_price, free_stock=rng.choice([0, 1, 3, 1000]),
+        category_id=rng.choice([None, 1, 2, 10, 10203, 999]), article=nasty(rng), barcode=nasty(rng),
+        name_ua=nasty(rng), description=nasty(rng), description_ua=nasty(rng), brand=nasty(rng), country=nasty(rng),
+        model_group_id=rng.choice([None, 0, 70, 123456789]), visible=rng.random() > 0.15,
+        characteristics=[Characteristic(nasty(rng, False), nasty(rng, False), rng.choice([None, "", "см", nasty(rng)]),
+                                        "slug") for _ in range(rng.randint(0, 5))],
+        wholesale_tiers=[WholesaleTier(Decimal(rng.choice([1, 5, 20, 2500, 1234567])) / rng.choice([1, 2, 8, 1000]),
+                                       random_money(rng)) for _ in range(rng.choice([0, 0, 1, 3]))],
+        pictures=[rng.choice(["", "https://p.example/detail/a.jpg", nasty(rng, False)])
+                  for _ in range(rng.randint(0, 3))],
+    )
+
+
+def clean(text: str) -> str:
+    return XML_ILLEGAL.sub("", text)
+
+
+def read_back_cdata(text: str) -> str:
+    """A parser turns CR LF and lone CR inside CDATA into LF (outside CDATA lxml writes CR as &#13;)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def expected_offer(profile: str, item: CatalogItem, ctx: FeedContext) -> tuple[dict[str, str], list[tuple]]:
+    """The offer's attributes and its children as (tag, attributes, text), per the module's rules."""
+    children: list[tuple] = []
+
+    def add(tag: str, value: str | None) -> None:
+        if value:
+            children.append((tag, {}, clean(value)))
+
+    def add_description(tag: str, value: str | None) -> None:
+        if value and profile == "yml":
+            add(tag, value)
+        elif value:
+            cleaned = clean(value)
+            children.append((tag, {}, cleaned if "]]>" in cleaned else read_back_cdata(cleaned)))
+
+    def money(value: Decimal | None) -> str | None:
+        return None if value is None else format_money(value)
+
+    promo = item.price is not None and item.old_price is not None and item.old_price > item.price
+    category = ctx.categories.get(item.category_id) if item.category_id is not None else None
+    in_stock = item.free_stock > 0
+    if profile != "prom_yml":
+        add("url", f"{ctx.url.rstrip('/')}/product/{item.good_id}")
+    add("price", money(item.price))
+    add(OLD_PRICE_TAG[profile], money(item.old_price) if promo else None)
+    add("currencyId", ctx.currency)
+    add("categoryId", None if item.category_id is None else str(item.category_id))
+    if profile == "prom_yml":
+        add("portal_category_id", category.external_id if category else None)
+    for url in item.pictures:
+        add("picture", url)
+    fields = {
+        "yml": [("name", item.name), ("vendor", item.brand), ("vendorCode", item.article),
+                ("description", item.description), ("country_of_origin", item.country),
+                ("barcode", item.barcode), ("stock_quantity", str(item.free_stock))],
+        "rozetka_yml": [("vendor", item.brand), ("article", item.article), ("stock_quantity", str(item.free_stock)),
+                        ("name", item.name), ("name_ua", item.name_ua), ("description", item.description),
+                        ("description_ua", item.description_ua)],
+        "prom_yml": [("name", item.name), ("name_ua", item.name_ua), ("vendor", item.brand),
+                     ("vendorCode", item.article), ("description", item.description),
+                     ("description_ua", item.description_ua), ("quantity_in_stock", str(item.free_stock)),
+                     ("presence", "available" if in_stock else "not_available")],
+    }[profile]
+    for tag, value in fields:
+        (add_description if tag.startswith("description") else add)(tag, value)
+    if profile == "prom_yml" and item.wholesale_tiers:
+        children.append(("prices", {}, [(format_money(t.price), format_quantity(t.min_qty))
+                                        for t in item.wholesale_tiers]))
+    for characteristic in item.characteristics:
+        value = clean(characteristic.value)
+        if value:
+            attributes = {"name": clean(characteristic.name)}
+            if characteristic.unit:
+                attributes["unit"] = clean(characteristic.unit)
+            children.append(("param", attributes, value))
+    attributes = {"id": str(item.good_id), "available": "true" if in_stock else "false"}
+    if profile == "prom_yml":
+        attributes["selling_type"] = "u" if item.wholesale_tiers else "r"
+        if item.model_group_id is not None:
+            attributes["group_id"] = str(item.model_group_id)
+    return attributes, children
+
+
+def parsed_offer(offer: etree._Element) -> tuple[dict[str, str], list[tuple]]:
+    children: list[tuple] = []
+    for child in offer:
+        if child.tag == "prices":
+            children.append(("prices", {}, [(p.findtext("value"), p.findtext("quantity")) for p in child]))
+        else:
+            children.append((child.tag, dict(child.attrib), child.text or ""))
+    return dict(offer.attrib), children
+
+
+@pytest.mark.parametrize("profile", YML_PROFILES)
+@pytest.mark.parametrize("seed", range(4))
+def test_random_nasty_values_read_back_exactly(profile: str, seed: int) -> None:
+    rng = random.Random(seed)
+    ctx = random_ctx(rng)
+    items = [random_item(rng, good_id) for good_id in range(1, 76)]
+    data, stats = write_feed(profile, items, ctx=ctx)
+    root = parse(data)
+    assert root.findtext("shop/name") == clean(ctx.shop_name)
+    parsed = {offer.get("id"): offer for offer in root.iterfind("shop/offers/offer")}
+    visible = [item for item in items if item.visible]
+    assert list(parsed) == [str(item.good_id) for item in visible]
+    assert (stats.rows, stats.skipped, stats.bytes) == (len(visible), len(items) - len(visible), len(data))
+    for item in visible:
+        assert parsed_offer(parsed[str(item.good_id)]) == expected_offer(profile, item, ctx), item
+
+
+@pytest.mark.parametrize("profile", ["rozetka_yml", "prom_yml"])
+def test_descriptions_are_cdata_unless_they_contain_its_end(profile: str) -> None:
+    items = [make_item(1, description="<p>a & b\x01</p>", description_ua="x]]\x0b>y"),
+             make_item(2, description="\x01\x02", description_ua="")]
+    data, _ = write_feed(profile, items)
+    assert b"<description><![CDATA[<p>a & b</p>]]></description>" in data
+    assert b"<description_ua>x]]&gt;y</description_ua>" in data          # "]]>" only after cleaning
+    assert b"<description><![CDATA[]]></description>" in data            # control characters only
+    assert offers(data)["2"].find("description_ua") is None
+
+
+@pytest.mark.parametrize("profile", YML_PROFILES)
+def test_escaping_matches_lxml_byte_for_byte(profile: str) -> None:
+    """Text: & < > and CR as entities; attributes also " TAB LF CR; ' stays literal everywhere."""
+    item = make_item(1, name="a&b<c>d\"e'f\tg\nh\ri", brand="\x01",
+                     characteristics=[Characteristic("n&<>\"'\t\n\r", "v&<>\"'\t\n\r", "u\t\"", "s"),
+                                      Characteristic("only control", "\x01\x0b", "см", "s")])
+    data, _ = write_feed(profile, [item])
+    assert b"<name>a&amp;b&lt;c&gt;d\"e'f\tg\nh&#13;i</name>" in data
+    assert b"<vendor></vendor>" in data
+    assert (b'<param name="n&amp;&lt;&gt;&quot;\'&#9;&#10;&#13;" unit="u&#9;&quot;">'
+            b"v&amp;&lt;&gt;\"'\t\n&#13;</param>\n</offer>\n") in data
+
+
+def test_prom_tier_quantities_and_money_formatting() -> None:
+    item = make_item(1, price=Decimal("-5"), old_price=Decimal(0), wholesale_tiers=[
+        WholesaleTier(Decimal("2.5"), Decimal(0)), WholesaleTier(Decimal("0.125"), Decimal("-0.05")),
+        WholesaleTier(Decimal(1000), Decimal("123456789012.34")), WholesaleTier(Decimal("10.100"), Decimal("7.1"))])
+    offer = one_offer("prom_yml", item)
+    assert (offer.findtext("price"), offer.findtext("oldprice")) == ("-5.00", "0.00")
+    assert [(p.findtext("value"), p.findtext("quantity")) for p in offer.iterfind("prices/price")] == [
+        ("0.00", "2.5"), ("-0.05", "0.125"), ("123456789012.34", "1000"), ("7.10", "10.1")]
+
+
+@pytest.mark.parametrize("profile", YML_PROFILES)
+def test_render_gives_one_fragment_per_row_and_the_file_is_header_fragments_footer(profile: str) -> None:
+    rng = random.Random(7)
+    ctx = random_ctx(rng)
+    items = [random_item(rng, good_id) for good_id in range(1, 41)]
+    writer = get_writer(profile)
+    settings = FeedSettings(profile=profile)
+    batch = batch_from_items(items)
+    rendered = writer.render(batch, ctx, settings)
+    fragments = rendered.fragments.to_pylist()
+    assert len(fragments) == len(items)
+    assert [fragment == "" for fragment in fragments] == [not item.visible for item in items]
+    assert rendered.skipped == sum(not item.visible for item in items)
+    assert all(f.startswith(f'<offer id="{i.good_id}"') and f.endswith("</offer>\n")
+               for f, i in zip(fragments, items, strict=True) if i.visible)
+    text = writer.header(ctx, settings) + "".join(fragments) + writer.footer(ctx, settings)
+    assert text.encode() == write_feed(profile, items, ctx=ctx)[0]
+    assert writer.encoding(settings) == "utf-8"
+    assert writer.footer(ctx, settings) == "</offers>\n</shop>\n</yml_catalog>\n"
+    # A slice of a batch (offsets not starting at 0) renders the same rows the same way.
+    assert writer.render(batch.slice(5, 20), ctx, settings).fragments.to_pylist() == fragments[5:25]
+
+
+@pytest.mark.parametrize("profile", YML_PROFILES)
+def test_write_batches_renders_feed_batches(profile: str) -> None:
+    items = [full_item(), make_item(8), make_item(9, visible=False)]
+    out = io.BytesIO()
+    stats = write_batches(get_writer(profile), [batch_from_items(items)], out,
+                          make_ctx(), FeedSettings(profile=profile))
+    assert out.getvalue() == write_feed(profile, items)[0]
+    assert (stats.rows, stats.skipped) == (2, 1)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from lxml import etree
 
+from shopsync.catalog.columns import batch_from_items
 from shopsync.catalog.model import CatalogItem, Category, FeedContext
 from shopsync.catalog.validate import (
     FeedValidation,
@@ -19,7 +20,8 @@ from shopsync.catalog.validate import (
     item_problems,
     markdown_cell,
     parse_number,
-    split_items,
+    raise_on_rejections,
+    split_batch,
     summarize,
     validate_feed,
     write_report,
@@ -189,12 +191,16 @@ def test_several_problems_are_all_listed(ctx: FeedContext) -> None:
         "price is 0", "name is empty", "category is missing"]
 
 
-def test_split_items_skip_yields_good_and_records_bad(ctx: FeedContext) -> None:
+def kept_ids(items: list[CatalogItem], ctx: FeedContext, rejections: Rejections) -> list[int]:
+    return split_batch(batch_from_items(items), ctx, rejections).column("good_id").to_pylist()
+
+
+def test_split_batch_keeps_good_goods_and_records_bad(ctx: FeedContext) -> None:
     items = [item(good_id=1), item(good_id=2, price=Decimal(0)), item(good_id=3),
              item(good_id=4, category_id=99), item(good_id=5, category_id=98)]
     rejections = Rejections()
 
-    kept = [i.good_id for i in split_items(items, ctx, "skip", rejections)]
+    kept = kept_ids(items, ctx, rejections)
 
     assert kept == [1, 3]
     assert [(r.good_id, r.reasons) for r in rejections.items] == [
@@ -203,21 +209,32 @@ def test_split_items_skip_yields_good_and_records_bad(ctx: FeedContext) -> None:
     assert rejections.summary() == "3 goods excluded (category is unknown 2, price is 0 1)"
 
 
-def test_split_items_fail_collects_all_then_raises(ctx: FeedContext) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "\u00a0\u2003", "Чоботи\x07", "Чоботи\x1f зимові"])
+def test_split_batch_rejects_every_name_item_problems_rejects(ctx: FeedContext, name: str) -> None:
+    rejections = Rejections()
+    assert kept_ids([item(name=name)], ctx, rejections) == []
+    assert rejections.items[0].reasons == tuple(item_problems(item(name=name), ctx))
+
+
+def test_split_batch_keeps_names_with_tabs_and_line_breaks(ctx: FeedContext) -> None:
+    assert kept_ids([item(name="Чоботи\tзимові\r\nнові")], ctx, Rejections()) == [1]
+
+
+def test_fail_policy_lists_all_bad_goods_then_raises(ctx: FeedContext) -> None:
     items = [item(good_id=1), item(good_id=2, price=Decimal(0)), item(good_id=3, name="")]
     rejections = Rejections()
-    kept = []
 
+    assert kept_ids(items, ctx, rejections) == [1]
     with pytest.raises(FeedValidationError, match=r"2 goods failed .*on_bad_item=fail.*good 2 .*price is 0"):
-        for good in split_items(items, ctx, "fail", rejections):
-            kept.append(good.good_id)
-
-    assert kept == [1]
+        raise_on_rejections(rejections, 0, "fail")
     assert [r.good_id for r in rejections.items] == [2, 3]
+    raise_on_rejections(rejections, 0, "skip")          # skip: listed, not raised
 
 
-def test_split_items_fail_with_only_good_items_passes(ctx: FeedContext) -> None:
-    assert len(list(split_items([item(), item(good_id=2)], ctx, "fail", Rejections()))) == 2
+def test_fail_policy_with_only_good_goods_passes(ctx: FeedContext) -> None:
+    rejections = Rejections()
+    assert kept_ids([item(), item(good_id=2)], ctx, rejections) == [1, 2]
+    raise_on_rejections(rejections, 0, "fail")
 
 
 def test_parse_number_accepts_comma_decimals() -> None:
@@ -483,7 +500,7 @@ def test_report_names_failures_counts_examples_and_excluded_goods(tmp_path: Path
     good = validate_feed(write_torgsoft(tmp_path / "TSGoods.trs", good_rows), "torgsoft_csv",
                          expected_for(good_rows), "cp1251")
     rejections = Rejections()
-    list(split_items([item(good_id=7, name="Туфлі | <b>", price=Decimal(0))], ctx, "skip", rejections))
+    split_batch(batch_from_items([item(good_id=7, name="Туфлі | <b>", price=Decimal(0))]), ctx, rejections)
 
     summary = write_report([bad, good], rejections, tmp_path / "reports" / "validation.md", title="demo")
 

@@ -1,4 +1,5 @@
--- Goods with their prices in the shop currency. {scope:g.id} limits to the extract's goods.
+-- Goods with their prices in the shop currency. {scope:g.id} limits to the extract's goods; the same scope on
+-- each price join is redundant for the result but lets the planner read prices by good id range (not the whole table).
 SELECT g.id                             AS good_id,
        g.name, g.name_ua, g.short_name, g.description, g.description_ua,
        g.article, g.barcode, g.brand, g.country, g.collection,
@@ -10,13 +11,13 @@ SELECT g.id                             AS good_id,
        wholesale.price                  AS wholesale_price
 FROM goods g
 LEFT JOIN prices retail
-       ON retail.good_id = g.id AND retail.currency = :currency
+       ON retail.good_id = g.id AND {scope:retail.good_id} AND retail.currency = :currency
       AND retail.price_type_id = (SELECT id FROM price_types WHERE code = 'retail')
 LEFT JOIN prices old
-       ON old.good_id = g.id AND old.currency = :currency
+       ON old.good_id = g.id AND {scope:old.good_id} AND old.currency = :currency
       AND old.price_type_id = (SELECT id FROM price_types WHERE code = 'old')
 LEFT JOIN prices wholesale
-       ON wholesale.good_id = g.id AND wholesale.currency = :currency
+       ON wholesale.good_id = g.id AND {scope:wholesale.good_id} AND wholesale.currency = :currency
       AND wholesale.price_type_id = (SELECT id FROM price_types WHERE code = 'wholesale')
 WHERE {scope:g.id}
 ORDER BY g.id

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -86,14 +87,14 @@ def _batches_of(records: Iterable[dict], schema: pa.Schema) -> Iterator[pa.Recor
         yield pa.RecordBatch.from_pylist(batch, schema=schema)
 
 
-class _AtomicParquetWriter:
+class AtomicParquetWriter:
     """Writes to <path>.tmp and renames into place on success, so readers never see a partial snapshot."""
 
-    def __init__(self, path: Path, schema: pa.Schema):
+    def __init__(self, path: Path, schema: pa.Schema, compression: str = "zstd"):
         self.path = path
         self.tmp = path.with_name(path.name + ".tmp")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd")
+        self.writer = pq.ParquetWriter(self.tmp, schema, compression=compression)
         self.rows = 0
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
@@ -113,10 +114,37 @@ class _AtomicParquetWriter:
 
 def write_records(path: Path, records: Iterable[dict], schema: pa.Schema) -> int:
     """Write records (already in key order) as a Parquet file; returns the row count."""
-    writer = _AtomicParquetWriter(path, schema)
+    writer = AtomicParquetWriter(path, schema)
     try:
         for batch in _batches_of(records, schema):
             writer.write(batch)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def write_batches(path: Path, batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+    """Write record batches of any size (already in key order) as a Parquet file; returns the row count.
+
+    Row groups hold WRITE_BATCH rows, as write_records writes them.
+    """
+    writer = AtomicParquetWriter(path, schema)
+    try:
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for batch in batches:
+            pending.append(batch)
+            held += batch.num_rows
+            if held >= WRITE_BATCH:
+                table = pa.Table.from_batches(pending, schema)
+                whole = held - held % WRITE_BATCH
+                for start in range(0, whole, WRITE_BATCH):
+                    writer.write(table.slice(start, WRITE_BATCH))
+                pending = table.slice(whole).to_batches()
+                held -= whole
+        if held:
+            writer.write(pa.Table.from_batches(pending, schema))
     except BaseException:
         writer.abort()
         raise
@@ -160,9 +188,9 @@ def merge(snapshot: Path, changes: Path, changed_ids: Sequence[int], schema: pa.
         added=change_table.num_rows - replaced,
         removed=existing_changed - replaced,
     )
-    writer = _AtomicParquetWriter(snapshot, schema)
+    writer = AtomicParquetWriter(snapshot, schema)
     try:
-        _merge_sorted(writer, iter_batches(snapshot), change_table, changed, key)
+        merge_sorted(writer, iter_batches(snapshot), change_table, changed, key)
     except BaseException:
         writer.abort()
         raise
@@ -176,9 +204,12 @@ def _count_in(values: pa.Array | pa.ChunkedArray, candidates: pa.Array) -> int:
     return pc.sum(pc.is_in(values, candidates)).as_py() or 0
 
 
-def _merge_sorted(writer: _AtomicParquetWriter, old_batches: Iterator[pa.RecordBatch],
+def merge_sorted(writer: Any, old_batches: Iterator[pa.RecordBatch],
                   changes: pa.Table, changed: pa.Array, key: str) -> None:
-    """Interleave the surviving old rows with the changed records, keeping key order."""
+    """Interleave the surviving old rows with the changed records, keeping key order.
+
+    `writer.write` gets tables in key order; `changes` is sorted by key; `changed` holds every key to drop
+    from the old rows (changed or deleted)."""
     change_keys = changes.column(key).to_numpy() if changes.num_rows else None
     next_change = 0
     for batch in old_batches:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import os
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -100,9 +101,6 @@ def _window_start(run: ExportRun, dataset: str) -> datetime:
 
 
 def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: extract.Scope):
-    if dataset == "goods":
-        warehouses = shop_warehouses(conn, run.shop.warehouses)
-        return extract.goods_records(conn, scope, run.shop.currency, warehouses)
     if dataset == "customers":
         return extract.customer_records(conn, scope)
     return extract.certificate_records(conn, scope)
@@ -118,10 +116,17 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         extracted_at = conn.execute(sa.text("SELECT now()")).scalar_one()
         ids = None if full else extract.changed_ids(conn, ENTITY_OF[dataset], _window_start(run, dataset), FAR_FUTURE)
         scope = extract.Scope(ids)
-        with _gc_paused():
-            rows = snapshot.write_records(
-                run.workspace.changes(run.key, dataset), _dataset_records(conn, run, dataset, scope), SCHEMA_OF[dataset]
-            )
+        changes = run.workspace.changes(run.key, dataset)
+        if dataset == "goods":          # COPY per chunk of goods into Arrow batches (extract.goods_batches)
+            warehouses = shop_warehouses(conn, run.shop.warehouses)
+            batches = extract.goods_batches(conn, scope, run.shop.currency, warehouses)
+            try:
+                rows = snapshot.write_batches(changes, batches, SCHEMA_OF[dataset])
+            finally:
+                batches.close()         # its read-ahead thread is done with the connection before the rollback
+        else:
+            with _gc_paused():
+                rows = snapshot.write_records(changes, _dataset_records(conn, run, dataset, scope), SCHEMA_OF[dataset])
     finally:
         conn.rollback()
         conn.close()
@@ -158,6 +163,7 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
     if dataset == "goods":
         _with_published_photos(run, changes)
     with ws.lock():
+        previous_token = ws.read_state().get(dataset, {}).get("snapshot_token")
         if meta["mode"] == "full":
             _replace_keeping_source(changes, ws.snapshot(dataset))
             stats = snapshot.MergeStats(kept=0, replaced=0, added=snapshot.row_count(ws.snapshot(dataset)), removed=0)
@@ -167,7 +173,10 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         previous = state.get(dataset, {}).get("merged_until")
         extracted_at = datetime.fromisoformat(meta["extracted_at"])
         merged_until = extracted_at if previous is None else max(datetime.fromisoformat(previous), extracted_at)
-        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat()}})
+        token = secrets.token_hex(8)      # names this state of the snapshot (see feed_pass.py)
+        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat(), "snapshot_token": token}})
+    write_json(ws.changed_ids_path(run.key, dataset),
+               {**meta, "previous_snapshot_token": previous_token, "snapshot_token": token})
     return {
         "stage": f"merge_{dataset}", "mode": meta["mode"], "total": stats.total, "replaced": stats.replaced,
         "added": stats.added, "removed": stats.removed, "seconds": _elapsed(started),
@@ -253,7 +262,7 @@ def _with_published_photos(run: ExportRun, changes: Path) -> None:
 
 # --- transform: write the feeds ------------------------------------------------------------------
 
-CHUNK = 2000
+BATCH = 10_000                  # goods per feed batch
 VALIDATED_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
 
 
@@ -268,53 +277,31 @@ def feed_context(run: ExportRun) -> FeedContext:
     )
 
 
-def _chunked(items, size: int = CHUNK):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _catalog_items(run: ExportRun, records):
-    from shopsync.catalog.transform import item_from_record
+def _feed_batches(run: ExportRun, batches: Iterator) -> Iterator:
+    from shopsync.catalog.columns import feed_batch
 
     base_url = run.shop.photo_base_url
-    return (item_from_record(record, base_url) for record in records)
+    return (feed_batch(batch, base_url) for batch in batches)
 
 
-def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, rows_filter=None):
-    """A fan-out consumer that writes one feed file and returns its statistics."""
+def _feed_stats(file_name: str, feed: FeedSettings, stats) -> dict:
+    return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
+            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
+
+
+def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
+    """A fan-out consumer that writes one feed of a per-good (CatalogItem) writer and returns its statistics."""
     from shopsync.catalog.feeds import get_writer
 
     writer = get_writer(feed.profile)
     path = run.workspace.out_dir(run.key) / file_name
 
     def consume(rows):
-        selected = rows if rows_filter is None else (row for row in rows if rows_filter(row))
+        selected = rows if only_ids is None else (row for row in rows if row.good_id in only_ids)
         with open(path, "wb") as out:
-            stats = writer.write(selected, out, ctx, feed)
-        return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
-                "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
+            return _feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
 
     return consume
-
-
-def _expected_collector(rows) -> dict:
-    ids, stock, visible = [], [], []
-    for item in rows:
-        ids.append(item.good_id)
-        stock.append(item.free_stock)
-        visible.append(item.visible)
-    return {"good_id": ids, "free_stock": stock, "visible": visible}
-
-
-def _delta_name(file_name: str) -> str:
-    stem, dot, ext = file_name.rpartition(".")
-    return f"{stem}.delta.{ext}" if dot else f"{file_name}.delta"
 
 
 def _changed_goods(run: ExportRun) -> set[int] | None:
@@ -322,26 +309,57 @@ def _changed_goods(run: ExportRun) -> set[int] | None:
     return None if meta.get("mode") != "incremental" else set(meta["ids"])
 
 
-def _write_catalog_pass(run: ExportRun, ctx: FeedContext, rejections) -> tuple[list[dict], dict]:
-    """One pass over the goods snapshot feeding every catalog feed (and its delta) at once."""
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.transform import fan_out
-    from shopsync.catalog.validate import split_items
+def _snapshot_token(ws: ShopWorkspace) -> str | None:
+    return ws.read_state().get("goods", {}).get("snapshot_token")
 
-    changed = _changed_goods(run)
-    jobs = [_expected_collector]
+
+def _write_catalog_pass(run: ExportRun, ctx: FeedContext) -> tuple[list[dict], object]:
+    """The columnar catalog feeds in one pass (feed_pass.py), the rest of the good id ordered ones per good."""
+    from shopsync.catalog import feed_pass
+
+    ws = run.workspace
+    meta = read_json(ws.changed_ids_path(run.key, "goods"), {})
+    plan = feed_pass.PassPlan(
+        workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
+        photo_base_url=run.shop.photo_base_url,
+        changed_ids=meta["ids"] if meta.get("mode") == "incremental" else None,
+        changes=ws.changes(run.key, "goods"),
+        previous_token=meta.get("previous_snapshot_token"),
+        token=meta.get("snapshot_token") if meta.get("snapshot_token") == _snapshot_token(ws) else None,
+    )
+    result = feed_pass.run_pass(plan)
+    stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, plan.changed_ids)}
+    ordered = [stats.pop(name) for feed in run.shop.feeds for name in _catalog_file_names(feed, plan.changed_ids)
+               if name in stats]
+    return ordered, result
+
+
+def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
+    from shopsync.catalog.feed_pass import delta_name
+    from shopsync.catalog.feeds import feed_file_name
+
+    name = feed_file_name(feed)
+    return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
+
+
+def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, changed_ids) -> list[dict]:
+    """Catalog feeds in good id order whose writers work per good (CatalogItem), fed by fan_out."""
+    from shopsync.catalog.feed_pass import delta_name, is_good_id_catalog, item_batches
+    from shopsync.catalog.feeds import feed_file_name, get_writer
+    from shopsync.catalog.feeds.base import is_columnar
+    from shopsync.catalog.transform import fan_out
+
+    jobs = []
     for feed in run.shop.feeds:
         writer = get_writer(feed.profile)
-        if writer.kind != "catalog" or writer.sort_key != "good_id":
+        if not is_good_id_catalog(writer) or is_columnar(writer):
             continue
         jobs.append(_writer_job(run, feed, ctx, feed_file_name(feed)))
-        if feed.delta and changed is not None:
-            jobs.append(_writer_job(run, feed, ctx, _delta_name(feed_file_name(feed)),
-                                    rows_filter=lambda item: item.good_id in changed))
-    records = snapshot.iter_records(run.workspace.snapshot("goods"), batch_size=CHUNK)
-    good_items = split_items(_catalog_items(run, records), ctx, run.shop.on_bad_item, rejections)
-    expected, *stats = fan_out(_chunked(good_items), jobs)
-    return stats, expected
+        if feed.delta and changed_ids is not None:
+            jobs.append(_writer_job(run, feed, ctx, delta_name(feed_file_name(feed)), set(changed_ids)))
+    if not jobs:
+        return []
+    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, ctx), jobs)
 
 
 def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
@@ -350,8 +368,9 @@ def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
     It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
     the catalog; see docs/decisions.md.
     """
+    from shopsync.catalog.columns import items_from_batch
     from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.validate import Rejections, split_items
+    from shopsync.catalog.validate import Rejections, split_batch
 
     feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
     if not feeds:
@@ -362,11 +381,12 @@ def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
     table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
     no_group = table.filter(table.column("model_group_id").is_null())
     grouped = table.filter(table.column("model_group_id").is_valid())
-    records = (row for part in (no_group, grouped) for batch in part.to_batches(CHUNK) for row in batch.to_pylist())
     results = []
     for feed in feeds:
+        ordered = (batch for part in (no_group, grouped) for batch in part.to_batches(BATCH))
         consume = _writer_job(run, feed, ctx, feed_file_name(feed))
-        items = split_items(_catalog_items(run, records), ctx, "skip", Rejections())
+        items = (item for batch in _feed_batches(run, ordered)
+                 for item in items_from_batch(split_batch(batch, ctx, Rejections())))
         results.append(consume(items))
     return results
 
@@ -392,25 +412,28 @@ def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
 
 def build_feeds(run: ExportRun) -> dict:
     """Write every feed of the shop from its snapshot into the run's out/ directory."""
-    import pandas as pd
+    import pyarrow.parquet as pq
 
-    from shopsync.catalog.validate import Rejections
+    from shopsync.catalog.validate import raise_on_rejections
 
     started = time.perf_counter()
     out_dir = run.workspace.out_dir(run.key)
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = feed_context(run)
-    rejections = Rejections()
-    try:
-        with _gc_paused():
-            catalog_stats, expected = _write_catalog_pass(run, ctx, rejections)
-    finally:
-        _save_rejections(run, rejections)
+    with _gc_paused():
+        catalog_stats, result = _write_catalog_pass(run, ctx)
+    rejections = result.rejections
+    _save_rejections(run, rejections)
+    raise_on_rejections(rejections, 0, run.shop.on_bad_item)
     stats = catalog_stats + _write_model_group_feeds(run, ctx) + _write_companion_feeds(run, ctx)
-    pd.DataFrame(expected).to_parquet(run.run_dir_path("expected.parquet"), index=False)
+    for feed_stats in stats:        # validation checks that a feed read back while written is still this file
+        feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
+    pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
+    write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
     write_json(run.run_dir_path("feeds.json"), stats)
     return {
-        "stage": "write_feeds", "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
+        "stage": "write_feeds", "mode": result.mode,
+        "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
         "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
     }
 
@@ -434,13 +457,21 @@ def validate_feeds(run: ExportRun) -> dict:
     import pandas as pd
 
     from shopsync.catalog.feeds import feed_file_name
-    from shopsync.catalog.validate import FeedValidationError, summarize, validate_feed, write_report
+    from shopsync.catalog.validate import (
+        FeedValidationError,
+        summarize,
+        unreadable_feed,
+        validate_feed,
+        write_report,
+    )
 
     started = time.perf_counter()
     expected_all = pd.read_parquet(run.run_dir_path("expected.parquet"))
     expected_visible = expected_all[expected_all["visible"]]
     # TSGoods lists hidden goods with Display 0 and no stock; WooCommerce keeps their stock, unpublished.
     expected_torgsoft = expected_all.assign(free_stock=expected_all["free_stock"].where(expected_all["visible"], 0))
+    read_back = read_json(run.run_dir_path("read-back.json"), {"problems": {}})
+    written = {stats["file"]: stats for stats in read_json(run.run_dir_path("feeds.json"), [])}
     validations = []
     for feed in run.shop.feeds:
         if feed.profile not in VALIDATED_PROFILES:
@@ -448,8 +479,13 @@ def validate_feeds(run: ExportRun) -> dict:
         expected = {"torgsoft_csv": expected_torgsoft, "woocommerce_csv": expected_all}.get(
             feed.profile, expected_visible)
         path = run.workspace.out_dir(run.key) / feed_file_name(feed)
+        problems = read_back["problems"].get(path.name) or _changed_since_written(path, written.get(path.name))
+        if problems:
+            validations.append(unreadable_feed(path, feed.profile, problems, time.perf_counter()))
+            continue
         validations.append(validate_feed(path, feed.profile, expected[["good_id", "free_stock"]],
-                                         encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir))
+                                         encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir,
+                                         data=_read_back_offers(run, path.name, feed.profile, read_back)))
     rejections = _load_rejections(run)
     report = run.run_dir_path("validation-report.md")
     write_report(validations, rejections, report, title=f"Shop {run.shop.id}, run {run.key}")
@@ -460,6 +496,37 @@ def validate_feeds(run: ExportRun) -> dict:
                                   f"the last good feeds stay in place. Report: {report}\n{summary}")
     return {"stage": "validate", "feeds": len(validations), "rows": {Path(v.path).name: v.rows for v in validations},
             "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+
+
+def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
+    """A feed validated from what the writer read back must still be the file it wrote."""
+    if stats is None or "mtime_ns" not in stats:
+        return []
+    try:
+        current = os.stat(path)
+    except OSError as exc:
+        return [f"the feed file is gone: {exc}"]
+    if current.st_size != stats["bytes"] or current.st_mtime_ns != stats["mtime_ns"]:
+        return [f"the feed file changed after it was written ({stats['bytes']:,} bytes written, "
+                f"{current.st_size:,} there now): run the export again"]
+    return []
+
+
+def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict):
+    """The offers the catalog pass read back from a feed it wrote (None: read the file itself)."""
+    import pyarrow.parquet as pq
+
+    from shopsync.catalog.validate import YML_PROFILES, FeedData
+
+    path = run.run_dir_path("offers") / f"{file_name}.parquet"
+    if not path.exists():
+        return None
+    frame = pq.read_table(path).to_pandas()
+    frame = frame.drop(columns=read_back.get("absent_offer_columns", {}).get(file_name, []))
+    categories = {str(category_id) for category_id in feed_context(run).categories} \
+        if profile in YML_PROFILES else None
+    return FeedData(frame, category_ids=categories,
+                    missing_columns=read_back.get("missing_columns", {}).get(file_name, []))
 
 
 # --- publish ------------------------------------------------------------------------------------
@@ -537,6 +604,7 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
         "shop": run.shop.id, "run": run.key,
         "feeds": built.get("feeds", {}),
         "changed": {r["dataset"]: r["changed"] for r in results.values() if r["stage"] in EXTRACT_STAGES},
+        "feed_pass": built.get("mode"),     # "incremental": only the changed goods were rendered again
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
         "bytes_published": results.get("publish", {}).get("bytes", 0),
@@ -565,7 +633,8 @@ def summary_lines(summary: dict) -> list[str]:
     for file, figures in sorted(summary["feeds"].items()):
         lines.append(f"  feed {file:<24} {figures['rows']:>9,} items {figures['bytes']:>13,} bytes")
     changed = ", ".join(f"{k} {v:,}" for k, v in summary["changed"].items())
-    lines.append(f"  changed: {changed or 'nothing'}")
+    lines.append(f"  changed: {changed or 'nothing'}" + (f"; feeds: {summary['feed_pass']} pass"
+                                                          if summary.get("feed_pass") else ""))
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["rejected_by_reason"].items())
     lines.append(f"  rejected: {summary['rejected']}" + (f" ({reasons})" if reasons else ""))
     lines.append(f"  bytes published: {summary['bytes_published']:,}")
@@ -578,6 +647,9 @@ def summary_lines(summary: dict) -> list[str]:
 
 def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict:
     """All stages in order; with dry_run everything but publishing (feeds stay in the run directory)."""
+    from shopsync.catalog.validate import warm_up_great_expectations
+
+    warm_up_great_expectations()
     results = [extract_dataset(engine, run, dataset) for dataset in DATASETS]
     results.append(extract_categories(engine, run))
     results.append(resize_photos(run))

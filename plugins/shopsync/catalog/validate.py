@@ -1,6 +1,6 @@
 """Validation before anything is published, in two layers.
 
-1. Item checks (pure Python, per good, before the feeds are written): `item_problems`, `split_items`.
+1. Item checks (before the feeds are written): `item_problems` per good, `split_batch` per feed batch.
    Bad goods are left out of every feed and listed with their reasons; with on_bad_item="fail" they
    fail the export instead.
 2. A Great Expectations suite run on each WRITTEN feed file read back (streaming), so what is checked
@@ -13,6 +13,7 @@ Importing this module is cheap: pandas, lxml and great_expectations are imported
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import numbers
@@ -21,7 +22,6 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -34,6 +34,7 @@ from shopsync.paths import include_dir
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")     # 0-31 except tab, LF, CR
 CONTROL_CHARACTERS_REGEX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"              # the same, for GX (re syntax)
@@ -128,23 +129,54 @@ class Rejections:
         return len(self.items)
 
 
-def split_items(
-    items: Iterable[CatalogItem], ctx: FeedContext, on_bad_item: OnBadItem, rejections: Rejections,
-) -> Iterator[CatalogItem]:
-    """Yield the good items; record the bad ones in `rejections`.
+def split_batch(batch: pa.RecordBatch, ctx: FeedContext, rejections: Rejections) -> pa.RecordBatch:
+    """The batch without its bad goods (columns.FEED_SCHEMA); the bad ones are recorded in `rejections`.
 
-    With on_bad_item="fail" every bad item is still collected, and FeedValidationError is raised
-    once the input is exhausted: one run lists all of them, and the half-written feed (the writer
-    consumes this iterator) is never published because the exception propagates through the writer.
+    Candidates are found column-wise; `item_problems` then decides, and words the reasons, for each
+    candidate alone, so the rules live in one place and a clean batch costs no Python per good.
     """
-    already = len(rejections.items)
-    for item in items:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    candidates = _problem_candidates(batch, ctx)
+    if not pc.any(candidates).as_py():
+        return batch
+    from shopsync.catalog.columns import items_from_batch
+
+    rows = pc.indices_nonzero(candidates)
+    bad_ids = []
+    for item in items_from_batch(batch.take(rows)):
         problems = item_problems(item, ctx)
         if problems:
             rejections.add(item, problems)
-        else:
-            yield item
-    new = rejections.items[already:]
+            bad_ids.append(item.good_id)
+    if not bad_ids:
+        return batch
+    return batch.filter(pc.invert(pc.is_in(batch.column("good_id"), pa.array(bad_ids, pa.int64()))))
+
+
+def _problem_candidates(batch: pa.RecordBatch, ctx: FeedContext) -> pa.Array:
+    """Rows that may break a rule of item_problems (a superset: item_problems has the last word)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    price, name, category = batch.column("price"), batch.column("name"), batch.column("category_id")
+    known = pa.array(sorted(ctx.categories), pa.int64())
+    checks = [
+        pc.is_null(price), pc.less_equal(price, pa.scalar(0, price.type)),
+        pc.is_null(name), pc.equal(pc.utf8_trim_whitespace(name), ""), pc.invert(pc.utf8_is_printable(name)),
+        pc.is_null(category), pc.invert(pc.is_in(category, known)),
+        pc.less(batch.column("free_stock"), 0),
+    ]
+    candidates = checks[0]
+    for check in checks[1:]:
+        candidates = pc.or_kleene(candidates, check)
+    return pc.fill_null(candidates, True)
+
+
+def raise_on_rejections(rejections: Rejections, since: int, on_bad_item: OnBadItem) -> None:
+    """With on_bad_item="fail", goods rejected since `since` fail the export (all of them listed once)."""
+    new = rejections.items[since:]
     if on_bad_item == "fail" and new:
         raise FeedValidationError(_bad_items_message(new))
 
@@ -204,8 +236,8 @@ class FeedData:
     malformed_rows: list[int] = field(default_factory=list)    # CSV line numbers whose field count is wrong
 
 
-def read_feed(path: Path, profile: str, encoding: str = "utf-8") -> FeedData:
-    """The offers of a written feed as a DataFrame with OFFER_COLUMNS; raises FeedUnreadable."""
+def read_feed(path: Path | bytes, profile: str, encoding: str = "utf-8") -> FeedData:
+    """The offers of a written feed (a file, or its bytes) as a DataFrame with OFFER_COLUMNS; raises FeedUnreadable."""
     if profile in YML_PROFILES:
         return read_yml(path, profile)
     if profile in CSV_LAYOUTS:
@@ -213,47 +245,47 @@ def read_feed(path: Path, profile: str, encoding: str = "utf-8") -> FeedData:
     raise ValueError(f"no feed validation for profile {profile!r} (known: {', '.join(PROFILES)})")
 
 
-def read_yml(path: Path, profile: str) -> FeedData:
-    """Stream <category> and <offer> elements, freeing each one after use (memory stays flat)."""
+def read_yml(path: Path | bytes, profile: str) -> FeedData:
+    """<category> ids and <offer> columns. A file is streamed, freeing each element after use (memory stays
+    flat); bytes (one batch of written offers) are parsed whole, which is faster."""
     from lxml import etree
 
     columns: dict[str, list] = {name: [] for name in OFFER_COLUMNS}
     category_ids: set[str] = set()
-    old_price_tag, stock_tag = YML_OLD_PRICE[profile], YML_STOCK[profile]
-    events = etree.iterparse(
-        str(path), events=("end",), tag=("category", "offer"),
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-    )
+    tags = (YML_OLD_PRICE[profile], YML_STOCK[profile])
     try:
-        for _, element in events:
-            if element.tag == "offer":
-                _append_yml_offer(columns, element, old_price_tag, stock_tag)
-            elif (category_id := element.get("id")) is not None:
-                category_ids.add(category_id)
-            _free(element)
+        if isinstance(path, bytes):
+            root = etree.fromstring(path, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                                          huge_tree=True))
+            for offer in root.iter("offer"):
+                _append_yml_offer(columns, offer, *tags)
+        else:
+            events = etree.iterparse(str(path), events=("end",), tag=("category", "offer"), resolve_entities=False,
+                                     no_network=True, load_dtd=False, huge_tree=False)
+            for _, element in events:
+                if element.tag == "offer":
+                    _append_yml_offer(columns, element, *tags)
+                elif (category_id := element.get("id")) is not None:
+                    category_ids.add(category_id)
+                _free(element)
     except etree.XMLSyntaxError as exc:
         raise FeedUnreadable(f"not well-formed XML: {exc}") from None
     except OSError as exc:
         raise FeedUnreadable(f"cannot read the feed: {exc}") from None
+    for name in ("price", "old_price", "stock"):
+        columns[name] = parse_numbers(columns[name])
     return FeedData(_offers_frame(columns), category_ids=category_ids)
 
 
 def _append_yml_offer(columns: dict[str, list], offer: Any, old_price_tag: str, stock_tag: str) -> None:
-    values: dict[str, str | None] = {}
-    pictures: list[str] = []
-    for child in offer:
-        tag = child.tag
-        if tag == "picture":
-            if child.text and child.text.strip():
-                pictures.append(child.text.strip())
-        elif tag in ("price", "name", "categoryId", old_price_tag, stock_tag) and tag not in values:
-            values[tag] = child.text or ""
+    # findtext: the first such child's text, "" for an empty element, None when there is none.
+    pictures = [text.strip() for picture in offer.iterchildren("picture") if (text := picture.text) and text.strip()]
+    category = offer.findtext("categoryId")
     columns["offer_id"].append(offer.get("id"))
-    columns["name"].append(values.get("name"))
-    columns["price"].append(parse_number(values.get("price")))
-    columns["old_price"].append(parse_number(values.get(old_price_tag)))
-    columns["stock"].append(parse_number(values.get(stock_tag)))
-    category = values.get("categoryId")
+    columns["name"].append(offer.findtext("name"))
+    columns["price"].append(offer.findtext("price"))
+    columns["old_price"].append(offer.findtext(old_price_tag))
+    columns["stock"].append(offer.findtext(stock_tag))
     columns["category_id"].append(category.strip() if category is not None else None)
     columns["picture_count"].append(len(pictures))
     columns["pictures"].append("|".join(pictures))
@@ -268,12 +300,15 @@ def _free(element: Any) -> None:
             del parent[0]
 
 
-def read_csv(path: Path, profile: str, encoding: str = "utf-8") -> FeedData:
+def read_csv(path: Path | bytes, profile: str, encoding: str = "utf-8") -> FeedData:
     layout = CSV_LAYOUTS[profile]
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"                # tolerate a BOM the writer or an editor added
     try:
-        with open(path, encoding=encoding, newline="") as stream:
+        fast = _read_csv_columnar(path, profile, layout, encoding)
+        if fast is not None:
+            return fast
+        with _text_stream(path, encoding) as stream:
             return _read_csv_rows(csv.reader(stream, delimiter=layout.delimiter), profile, layout)
     except UnicodeDecodeError as exc:
         raise FeedUnreadable(f"not valid {encoding}: byte {exc.object[exc.start:exc.end]!r} "
@@ -282,6 +317,55 @@ def read_csv(path: Path, profile: str, encoding: str = "utf-8") -> FeedData:
         raise FeedUnreadable(f"not valid CSV: {exc}") from None
     except OSError as exc:
         raise FeedUnreadable(f"cannot read the feed: {exc}") from None
+
+
+def _text_stream(source: Path | bytes, encoding: str) -> Any:
+    if isinstance(source, bytes):
+        return io.TextIOWrapper(io.BytesIO(source), encoding=encoding, newline="")
+    return open(source, encoding=encoding, newline="")   # noqa: SIM115 - the caller closes it
+
+
+def _read_csv_columnar(path: Path | bytes, profile: str, layout: CsvLayout, encoding: str) -> FeedData | None:
+    """The common case, read by pyarrow's CSV parser (C++, both cores): a UTF-8 file whose rows all match its
+    header of distinct names. None sends the file to the line-by-line reader, which also explains problems."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if encoding != "utf-8-sig":
+        return None
+    with _text_stream(path, encoding) as stream:
+        header = next(csv.reader(stream, delimiter=layout.delimiter), [])
+    names = [name.strip() for name in header]
+    if not names or len(set(names)) != len(names) or names != header:
+        return None
+    wanted = [name for name in (*layout.columns, "Type") if name in names]
+    irregular: list[int] = []
+
+    def note_irregular(row: Any) -> str:
+        irregular.append(row.number)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(path) if isinstance(path, bytes) else path,
+            read_options=pacsv.ReadOptions(encoding="utf-8", block_size=16 << 20),
+            parse_options=pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
+                                             invalid_row_handler=note_irregular),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted, column_types={name: pa.string() for name in wanted},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, UnicodeDecodeError):
+        return None
+    if irregular:
+        return None
+    if "Type" in wanted and profile == "woocommerce_csv":
+        import pyarrow.compute as pc
+
+        table = table.filter(pc.not_equal(table.column("Type"), WOO_PARENT_TYPE))
+    raw = {target: table.column(source).to_pylist() for source, target in layout.columns.items() if source in names}
+    missing = [name for name in layout.required if name not in names]
+    return FeedData(_offers_frame(_csv_offer_columns(raw, profile, layout)), missing_columns=missing)
 
 
 def _read_csv_rows(reader: Any, profile: str, layout: CsvLayout) -> FeedData:
@@ -320,12 +404,12 @@ def _csv_offer_columns(raw: dict[str, list], profile: str, layout: CsvLayout) ->
     if "name" in raw:
         columns["name"] = raw["name"]
     if "price" in raw:
-        columns["price"] = [parse_number(value) for value in raw["price"]]
+        columns["price"] = parse_numbers(raw["price"])
         columns["old_price"] = [math.nan] * rows
         if profile == "woocommerce_csv" and "old_price" in raw:
             columns["price"], columns["old_price"] = _woo_prices(columns["price"], raw["old_price"])
     if "stock" in raw:
-        columns["stock"] = [parse_number(value) for value in raw["stock"]]
+        columns["stock"] = parse_numbers(raw["stock"])
     columns["category_id"] = raw.get("category_id", [None] * rows)
     pictures = [_split_pictures(value, layout.picture_separator) for value in raw.get("pictures", [None] * rows)]
     columns["picture_count"] = [len(names) for names in pictures]
@@ -351,8 +435,19 @@ def _split_pictures(value: str | None, separator: str) -> list[str]:
     """List cells; a separator inside a value is escaped with a backslash (WooCommerce importer rule)."""
     if not value:
         return []
+    if "\\" not in value:
+        return [name.strip() for name in value.split(separator) if name.strip()]
     parts = re.split(rf"(?<!\\){re.escape(separator)}", value)
     return [name.strip().replace(f"\\{separator}", separator) for name in parts if name.strip()]
+
+
+def parse_numbers(texts: list[str | None]) -> list[float]:
+    """parse_number of every text; the plain ones ('12.50', '7') in one pandas pass, the rest one by one."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(pd.Series(texts, dtype="object"), errors="coerce").astype("float64").tolist()
+    return [number if math.isfinite(number) else parse_number(text) for number, text in zip(numbers, texts,
+                                                                                            strict=True)]
 
 
 def parse_number(text: str | None) -> float:
@@ -390,7 +485,7 @@ def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_di
     value set included, hundreds of times per run.) They are always added, null when the feed lacks their
     input, so that a missing feed column is reported once, by the table-columns check.
     """
-    import pandas as pd
+    import numpy as np
 
     frame = data.frame
     for name in ("free_stock", "fractional_stock"):
@@ -398,24 +493,34 @@ def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_di
     for name in ("unexpected_offer_id", "undefined_category_id", "missing_pictures"):
         frame[name] = None
     if "offer_id" in frame:
-        expected_ids = expected["good_id"].astype("int64").astype(str)
+        expected_ids = [str(good_id) for good_id in expected["good_id"].astype("int64")]
         offer_ids = frame["offer_id"]
-        frame["unexpected_offer_id"] = offer_ids.where(offer_ids.notna() & ~offer_ids.isin(expected_ids))
-        expected_stock = pd.Series(
-            expected["free_stock"].astype("float64").to_numpy(),
-            index=expected["good_id"].astype("int64").astype(str),
-        )
-        expected_stock = expected_stock[~expected_stock.index.duplicated()]
-        frame["free_stock"] = frame["offer_id"].map(expected_stock).astype("float64")
+        position = _positions_in(offer_ids, expected_ids)          # first occurrence of each expected id
+        frame["unexpected_offer_id"] = offer_ids.where(offer_ids.notna() & (position < 0))
+        free_stock = expected["free_stock"].astype("float64").to_numpy()
+        frame["free_stock"] = np.where(position >= 0, free_stock[np.maximum(position, 0)], np.nan)
     if "stock" in frame:
         stock = frame["stock"]
         frame["fractional_stock"] = stock.where(stock.notna() & (stock % 1 != 0))
     if data.category_ids is not None and "category_id" in frame:
         categories = frame["category_id"]
-        frame["undefined_category_id"] = categories.where(categories.notna() & ~categories.isin(data.category_ids))
+        defined = _positions_in(categories, sorted(data.category_ids)) >= 0
+        frame["undefined_category_id"] = categories.where(categories.notna() & ~defined)
     if published_photo_dir is not None and "pictures" in frame:
         published = published_photos(published_photo_dir)
-        frame["missing_pictures"] = [_missing_pictures(value, published) for value in frame["pictures"]]
+        known: dict[str, bool] = {}
+        frame["missing_pictures"] = [_missing_pictures(value, published, known) for value in frame["pictures"]]
+
+
+def _positions_in(values: pd.Series, candidates: list[str]) -> Any:
+    """Per value, the index of its first occurrence among the candidates, -1 if absent (pyarrow, not
+    pandas' isin: on Arrow-backed strings that runs a Python loop per value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())
+    found = pc.index_in(texts, value_set=pa.array(candidates, pa.string()))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
 
 
 @dataclass(frozen=True)
@@ -460,11 +565,22 @@ def published_photos(directory: Path) -> PublishedPhotos:
     return PublishedPhotos(paths, {path.rsplit("/", 1)[-1] for path in paths})
 
 
-def _missing_pictures(pictures: str | None, published: PublishedPhotos) -> str | None:
-    """The pictures not found among the published files; None when all are there."""
+def _missing_pictures(pictures: str | None, published: PublishedPhotos, known: dict[str, bool]) -> str | None:
+    """The pictures not found among the published files; None when all are there.
+
+    `known` remembers each picture's answer: goods share photos, so a catalog has far fewer distinct pictures
+    than picture cells.
+    """
     if not pictures:
         return None
-    return "|".join(picture for picture in pictures.split("|") if not published.has(picture)) or None
+    missing = []
+    for picture in pictures.split("|"):
+        present = known.get(picture)
+        if present is None:
+            present = known[picture] = published.has(picture)
+        if not present:
+            missing.append(picture)
+    return "|".join(missing) or None
 
 
 # --- 2c. the Great Expectations suite --------------------------------------------------------------
@@ -545,6 +661,14 @@ class _Gx:
         self.definitions: dict[str, Any] = {}
 
     @classmethod
+    def warm_up(cls) -> threading.Thread:
+        """Import GX and build its context in a background thread (GX takes seconds to import), so a process
+        that will validate later (`shopsync export`) does it while it waits on the database and the disk."""
+        thread = threading.Thread(target=cls.get, name="gx-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    @classmethod
     def get(cls) -> _Gx:
         with cls._lock:
             if cls._instance is None:
@@ -565,6 +689,10 @@ class _Gx:
         batch = self.asset.add_batch_definition_whole_dataframe(name=profile)
         return self.context.validation_definitions.add(
             self.gx.ValidationDefinition(name=f"feed_{profile}", data=batch, suite=suite))
+
+
+def warm_up_great_expectations() -> threading.Thread:
+    return _Gx.warm_up()
 
 
 # --- 2d. results ---------------------------------------------------------------------------------
@@ -606,9 +734,12 @@ def validate_feed(
     expected: pd.DataFrame,
     encoding: str = "utf-8",
     published_photo_dir: Path | None = None,
+    data: FeedData | None = None,
 ) -> FeedValidation:
     """Read the written feed back and run the profile's suite on it.
 
+    `data` is the feed already read back (its offers, as the writer parsed its own output): then the file
+    is not read again.
     `expected` has good_id and free_stock for every good that should be in the feed.
     `published_photo_dir` is where the photos are published from (process_photos' output_dir): see
     PublishedPhotos.has for when a picture counts as present.
@@ -619,10 +750,10 @@ def validate_feed(
         return FeedValidation(success, rows, failures, time.perf_counter() - started, profile, str(path))
 
     try:
-        data = read_feed(path, profile, encoding)
+        if data is None:
+            data = read_feed(path, profile, encoding)
     except FeedUnreadable as exc:
-        return result(False, 0, [ExpectationFailure("shopsync_feed_is_readable", None, None, [str(exc)],
-                                                     "the written feed can be read back")])
+        return unreadable_feed(path, profile, [str(exc)], started)
     add_check_columns(data, expected, published_photo_dir)
     failures = _run_suite(data, profile, expected)
     if data.malformed_rows:
@@ -631,6 +762,13 @@ def validate_feed(
             [f"line {line}" for line in data.malformed_rows[:EXAMPLES]],
             "every row has as many fields as the header"))
     return result(not failures, len(data.frame), failures)
+
+
+def unreadable_feed(path: Path, profile: str, problems: list[str], started: float) -> FeedValidation:
+    """The result for a feed whose written bytes could not be read back as offers."""
+    failure = ExpectationFailure("shopsync_feed_is_readable", None, None, problems[:EXAMPLES],
+                                 "the written feed can be read back")
+    return FeedValidation(False, 0, [failure], time.perf_counter() - started, profile, str(path))
 
 
 def _run_suite(data: FeedData, profile: str, expected: pd.DataFrame) -> list[ExpectationFailure]:

@@ -7,8 +7,10 @@ transport module (local.py, ftp.py, sftp.py) only says how to connect, list, rea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import os
 import posixpath
 import secrets
 import time
@@ -125,14 +127,23 @@ def check_relative_path(path: str, error_class: type[ShopsyncError] = PublishErr
 
 
 def file_digest(path: Path) -> tuple[int, str]:
-    """Size and sha256 of a local file, read in chunks (feeds and photo sets can be large)."""
+    """Size and sha256 of a local file, read in chunks (feeds and photo sets can be large).
+
+    Remembered per (file, size, modification time): publishing asks for each file twice (manifest, upload).
+    """
+    stat = os.stat(path)
+    return _digest(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest(path: str, inode: int, size: int, mtime_ns: int) -> tuple[int, str]:
     digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
+    read = 0
+    with open(path, "rb") as stream:
         while chunk := stream.read(HASH_CHUNK):
             digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
+            read += len(chunk)
+    return read, digest.hexdigest()
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, BinaryIO, ClassVar, Literal, Protocol
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from shopsync.catalog.model import CatalogItem, FeedContext
 from shopsync.config import FeedSettings
 
@@ -54,6 +57,89 @@ SORT_KEYS: dict[SortKey, Callable[[CatalogItem], Any]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One feed batch rendered by a columnar writer: one text fragment per input row, in row order.
+
+    A fragment is the row's complete text in the file (an <offer> element with its line ends, a CSV line);
+    "" for a row the feed leaves out (counted in `skipped`). Concatenating a file's fragments between the
+    writer's header and footer gives the file.
+    """
+    fragments: pa.StringArray
+    skipped: int = 0
+    truncated: int = 0
+
+
+class ColumnarFeedWriter(Protocol):
+    """A catalog writer that renders whole feed batches (columns.FEED_SCHEMA) with pyarrow compute."""
+    profile: ClassVar[str]
+    default_file: ClassVar[str]
+    kind: ClassVar[RowKind]
+    sort_key: ClassVar[SortKey]
+
+    def encoding(self, settings: FeedSettings) -> str: ...
+    def header(self, ctx: FeedContext, settings: FeedSettings) -> str: ...
+    def render(self, batch: pa.RecordBatch, ctx: FeedContext, settings: FeedSettings) -> Rendered: ...
+    def footer(self, ctx: FeedContext, settings: FeedSettings) -> str: ...
+
+
+class FeedFile:
+    """A columnar feed being written: header on opening, fragments as they come, footer on close."""
+
+    def __init__(self, writer: ColumnarFeedWriter, out: BinaryIO, ctx: FeedContext, settings: FeedSettings):
+        self.writer, self.ctx, self.settings = writer, ctx, settings
+        self.encoder = TextEncoder(writer.encoding(settings))
+        self.stream = CountingStream(out)
+        self.rows = self.skipped = self.truncated = 0
+        self.stream.write(self.encoder.bom)
+        self.stream.write(self.encoder.encode(writer.header(ctx, settings)))
+
+    def add(self, batch: pa.RecordBatch) -> tuple[Rendered, bytes]:
+        """Render a feed batch and write it; returns the fragments and the bytes written for them."""
+        rendered = self.writer.render(batch, self.ctx, self.settings)
+        self.truncated += rendered.truncated
+        return rendered, self.add_fragments(rendered.fragments)
+
+    def add_fragments(self, fragments: pa.StringArray) -> bytes:
+        """Write rendered fragments ("" or null: a row the feed leaves out); returns the bytes written."""
+        written = pc.sum(pc.not_equal(pc.fill_null(fragments, ""), "")).as_py() or 0
+        self.rows += written
+        self.skipped += len(fragments) - written
+        data = encode_fragments(fragments, self.encoder)
+        self.stream.write(data)
+        return data
+
+    def close(self) -> WriteStats:
+        self.stream.write(self.encoder.encode(self.writer.footer(self.ctx, self.settings)))
+        return WriteStats(rows=self.rows, bytes=self.stream.count, skipped=self.skipped,
+                          replaced_chars=self.encoder.replaced, truncated=self.truncated)
+
+
+def write_batches(writer: ColumnarFeedWriter, batches: Iterable[pa.RecordBatch], out: BinaryIO,
+                  ctx: FeedContext, settings: FeedSettings) -> WriteStats:
+    """Header, every batch's fragments, footer: encoded for the feed and counted."""
+    feed = FeedFile(writer, out, ctx, settings)
+    for batch in batches:
+        feed.add(batch)
+    return feed.close()
+
+
+def is_columnar(writer: object) -> bool:
+    return callable(getattr(writer, "render", None))
+
+
+def encode_fragments(fragments: pa.StringArray, encoder: TextEncoder) -> bytes:
+    """The fragments joined, in the feed's encoding (UTF-8: straight from Arrow's buffer, no Python string)."""
+    if len(fragments) == 0:
+        return b""
+    if isinstance(fragments, pa.ChunkedArray):
+        fragments = fragments.combine_chunks()
+    joined = pc.binary_join(pa.ListArray.from_arrays([0, len(fragments)], pc.fill_null(fragments, "")), "")[0]
+    if encoder.codec in ("utf-8", "utf8"):
+        return joined.as_buffer().to_pybytes()
+    return encoder.encode(joined.as_py())
+
+
 class CountingStream:
     """Passes bytes through to `raw` and counts them (lxml's xmlfile only needs `write`)."""
 
@@ -82,7 +168,8 @@ class TextEncoder:
         try:
             return text.encode(self.codec)
         except UnicodeEncodeError:
-            self.replaced += sum(1 for char in text if not _encodable(char, self.codec))
+            # Each character the code page holds is one byte and decodes back to itself: the rest were dropped.
+            self.replaced += len(text) - len(text.encode(self.codec, errors="ignore").decode(self.codec))
             return text.encode(self.codec, errors="replace")
 
 
@@ -95,14 +182,6 @@ class EncodedTextSink:
 
     def write(self, text: str) -> None:
         self._stream.write(self._encoder.encode(text))
-
-
-def _encodable(char: str, codec: str) -> bool:
-    try:
-        char.encode(codec)
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def format_money(value: Decimal) -> str:
@@ -139,3 +218,21 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     if len(text) <= limit:
         return text, False
     return text[:limit], True
+
+
+# --- vectorised formatting (columnar writers) ------------------------------------------------------------
+
+def money_text(values: pa.Array) -> pa.Array:
+    """A decimal column as format_money text: '5399.00', '-5.00', '0.00' (null stays null)."""
+    if values.type.scale != 2:
+        values = pc.cast(pc.round(values, 2, round_mode="half_up"),
+                         pa.decimal128(min(38, values.type.precision - values.type.scale + 3), 2))
+    return pc.cast(values, pa.string())
+
+
+def quantity_text(values: pa.Array) -> pa.Array:
+    """A decimal column as format_quantity text: 5.000 -> '5', 2.500 -> '2.5' (null stays null)."""
+    text = pc.cast(values, pa.string())
+    if values.type.scale > 0:   # every value has a '.': drop the trailing zeros, and the '.' when nothing is left
+        text = pc.replace_substring_regex(text, r"\.?0+$", "")
+    return text
