@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from lxml import etree
@@ -246,3 +248,68 @@ def test_old_run_directories_are_pruned(local_dir):
     assert removed == ["20261101T010000Z"]
     assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == [
         "20261101T000000Z", "20261101T020000Z", "20261101T030000Z"]
+
+
+def test_parallel_read_back_gives_the_same_feeds_and_validation(seeded, local_dir, monkeypatch):
+    from shopsync.catalog import feed_pass
+
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    inline = digests(local_dir / "published")
+    inline_offers = {path.name: path.read_bytes() for path in local_dir.glob("shops/demo/runs/*/offers/*")}
+
+    monkeypatch.setattr(feed_pass, "BATCH", 40)                 # several batches, read back by the workers
+    monkeypatch.setattr(feed_pass, "PARALLEL_FROM_GOODS", 0)
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    summary = export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
+    built = json.loads(next((local_dir / "elsewhere").glob("shops/demo/runs/*/feeds.json")).read_text())
+
+    assert digests(local_dir / "elsewhere" / "published") == inline
+    parallel_offers = {path.name: path.read_bytes()
+                       for path in (local_dir / "elsewhere").glob("shops/demo/runs/*/offers/*")}
+    assert {name: pq.read_table(io.BytesIO(data)) for name, data in parallel_offers.items()} == {
+        name: pq.read_table(io.BytesIO(data)) for name, data in inline_offers.items()}
+    assert summary["feed_pass"] == "full"
+    assert len(summary["read_back_workers_peak_mb"]) == 2      # the XML was read back by two worker processes
+    write_stage = next(f for f in built if f["file"] == "rozetka.xml")
+    assert write_stage["rows"] > 0
+
+
+def test_the_pass_cache_is_not_used_after_a_category_change(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published")
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    window_start = datetime.now(UTC)
+    execute(seeded, "UPDATE categories SET name = name || ' (нова назва)' WHERE id IN (SELECT category_id FROM goods)")
+    execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 3 AND price_type_id = 1")
+
+    end = start + timedelta(minutes=5)
+    incremental = export(seeded, settings, end, start=window_start)
+    assert incremental["feed_pass"] == "full"                   # category paths are in every TSGoods line
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
+    assert digests(local_dir / "elsewhere" / "published") == digests(local_dir / "published")
+
+
+def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published")
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+
+    window_start = datetime.now(UTC)
+    execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 3 AND price_type_id = 1")
+    lost = stages.ExportRun(shop=settings, interval_start=window_start, interval_end=start + timedelta(minutes=5))
+    for dataset in stages.DATASETS:                             # a run that died after its merge
+        stages.extract_dataset(seeded, lost, dataset)
+        stages.merge_dataset(lost, dataset)
+
+    execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 4 AND price_type_id = 1")
+    end = start + timedelta(minutes=10)
+    incremental = export(seeded, settings, end, start=datetime.now(UTC) - timedelta(seconds=1))
+    assert incremental["feed_pass"] == "full"                   # the cache predates the lost run's merge
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
+    assert digests(local_dir / "elsewhere" / "published") == digests(local_dir / "published")

@@ -2,27 +2,35 @@
 
 Rendering a good for a feed gives a *fragment* (its <offer> element, its CSV line). Each fragment is read
 back right away by the same parser the validation uses, so what is validated is exactly what is written.
-The pass keeps, per good, its fragments and read-back offers in the shop's *pass cache*
-(workspace/rendered/catalog.parquet, good id order):
+The pass remembers, per good, where its fragment lies in the feed file and the offer read back from it, in
+the shop's *pass cache* (workspace/rendered/catalog.arrow, good id order):
 
     good_id, name, visible, free_stock, reasons (why the good is left out; null: it is in the feeds),
-    t<i>_fragment, t<i>_offer    for the i-th catalog feed
+    t<i>_offset, t<i>_length, t<i>_offer        for the i-th catalog feed
+
+and keeps the feed files it describes beside it (workspace/rendered/<file>, hard links).
 
 Full pass: every good of the snapshot is checked, rendered and read back.
-Incremental pass: only the goods that changed in this run are; every other good's row comes from the
-cache. Either way the rows stream, in good id order, into the feed files, the new cache and the run's
-validation inputs (offers/<file>.parquet, expected.parquet, rejections), so memory does not grow with the
-catalog. Both give byte-identical feeds for the same snapshot.
+Incremental pass: only the goods that changed in this run are; the bytes of every other good are copied
+from the previous feed file, and its offer comes from the cache. Either way the rows stream, in good id
+order, into the feed files, the new cache and the run's validation inputs (offers/<file>.parquet,
+expected.parquet, rejections), so memory does not grow with the catalog. Both give byte-identical feeds
+for the same snapshot (tests/catalog/test_export_stages.py).
 
 The cache is used only when it describes the snapshot exactly as it was before this run's merge (a token
 written by each merge, see stages.merge_dataset) and was made by the same feeds, shop, categories and
-code (a fingerprint); otherwise the pass is full.
+code (a fingerprint); otherwise the pass is full. In an incremental pass the `truncated` count of
+feeds.json covers the goods rendered in that pass.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
+import shutil
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
@@ -48,12 +56,18 @@ from shopsync.catalog.validate import (
     Rejections,
     read_feed,
     split_batch,
+    yml_offers_data,
 )
 from shopsync.catalog.workspace import ShopWorkspace, read_json, write_json
 from shopsync.config import FeedSettings
 
-BATCH = 5_000                       # goods per batch
+log = logging.getLogger(__name__)
+BATCH = 2_500                       # goods per batch
 READ_BACK_ROWS = 1_000              # fragments parsed back at a time
+SINGLE_BYTE_CODECS = ("cp1251",)
+IN_FLIGHT = 2                       # batches rendered ahead of the read-back
+READ_BACK_WORKERS = 2
+PARALLEL_FROM_GOODS = 4 * BATCH     # smaller catalogs are read back in this process (no worker start-up)
 CACHE_FORMAT = 1
 OFFER_TYPE = pa.struct([
     ("offer_id", pa.string()), ("name", pa.string()), ("price", pa.float64()), ("old_price", pa.float64()),
@@ -86,6 +100,14 @@ class Target:
         return f"t{self.index}_offer"
 
     @property
+    def offset(self) -> str:
+        return f"t{self.index}_offset"
+
+    @property
+    def length(self) -> str:
+        return f"t{self.index}_length"
+
+    @property
     def reads_back(self) -> bool:
         return self.feed.profile in PROFILES
 
@@ -115,8 +137,18 @@ def is_good_id_catalog(writer: Any) -> bool:
 def cache_schema(targets: list[Target]) -> pa.Schema:
     fields = list(BASE_FIELDS)
     for target in targets:
-        fields += [pa.field(target.fragment, pa.string()), pa.field(target.offer, OFFER_TYPE)]
+        fields += [pa.field(target.offset, pa.int64()), pa.field(target.length, pa.int64()),
+                   pa.field(target.offer, OFFER_TYPE)]
     return pa.schema(fields)
+
+
+def rows_schema(targets: list[Target]) -> pa.Schema:
+    """Rows on their way through a pass: the cache's columns, and the fragments of goods rendered in it
+    (null for a good whose bytes are copied from the previous feed file)."""
+    schema = cache_schema(targets)
+    for target in targets:
+        schema = schema.append(pa.field(target.fragment, pa.string()))
+    return schema
 
 
 # --- rendering goods into cache rows ---------------------------------------------------------------------
@@ -136,8 +168,17 @@ class ReadBack:
         self.problems.setdefault(file_name, []).append(text)
 
 
-def render_rows(batch: pa.RecordBatch, ctx: FeedContext, targets: list[Target], read_back: ReadBack) -> pa.Table:
-    """Cache rows (good id order) for a feed batch: checked, rendered for every feed, read back."""
+@dataclass
+class _Rendering:
+    """A feed batch rendered for every feed, its offers still being read back (see OfferReader)."""
+    columns: dict[str, Any]
+    rejected: pa.Table | None
+    reads: dict[int, tuple[Any, np.ndarray]]      # target index -> (pending read, which rows have an offer)
+    truncated: dict[str, int]
+
+
+def render_rows(batch: pa.RecordBatch, ctx: FeedContext, targets: list[Target], reader: OfferReader) -> _Rendering:
+    """Check, render for every feed, and start reading back a feed batch (finish_rows gives the rows)."""
     rejections = Rejections()
     accepted = split_batch(batch, ctx, rejections)
     columns: dict[str, Any] = {
@@ -145,17 +186,33 @@ def render_rows(batch: pa.RecordBatch, ctx: FeedContext, targets: list[Target], 
         "visible": accepted.column("visible"), "free_stock": accepted.column("free_stock"),
         "reasons": pa.nulls(accepted.num_rows, pa.list_(pa.string())),
     }
-    truncated = {}
+    reads, truncated = {}, {}
     for target in targets:
         rendered = target.writer.render(accepted, ctx, target.feed)
         columns[target.fragment] = rendered.fragments
-        columns[target.offer] = _read_offers_back(rendered.fragments, target, ctx, read_back)
+        columns[target.offset] = columns[target.length] = pa.nulls(accepted.num_rows, pa.int64())
         truncated[target.file_name] = rendered.truncated
-    schema = cache_schema(targets)
-    rows = pa.Table.from_pydict(columns, schema=schema)
-    if rejections.items:
-        rows = pa.concat_tables([rows, _rejected_rows(batch, rejections, schema)]).sort_by("good_id")
-    return rows.replace_schema_metadata({"truncated": json.dumps(truncated)})
+        if target.reads_back and accepted.num_rows:
+            has_offer = pc.not_equal(pc.fill_null(rendered.fragments, ""), "").to_numpy(zero_copy_only=False)
+            reads[target.index] = (reader.submit(*_read_back_job(rendered.fragments, target, ctx)), has_offer)
+    rejected = _rejected_rows(batch, rejections, rows_schema(targets)) if rejections.items else None
+    return _Rendering(columns, rejected, reads, truncated)
+
+
+def finish_rows(rendering: _Rendering, targets: list[Target], reader: OfferReader, read_back: ReadBack) -> pa.Table:
+    """The rendered batch's pass rows, with the offers read back (good id order)."""
+    columns = rendering.columns
+    rows = len(columns["good_id"])
+    for target in targets:
+        columns[target.offer] = pa.nulls(rows, OFFER_TYPE)
+        if target.index in rendering.reads:
+            pending, has_offer = rendering.reads[target.index]
+            columns[target.offer] = _offers(reader.result(pending), has_offer, target, read_back)
+    schema = rows_schema(targets)
+    table = pa.Table.from_pydict(columns, schema=schema)
+    if rendering.rejected is not None:
+        table = pa.concat_tables([table, rendering.rejected]).sort_by("good_id")
+    return table.replace_schema_metadata({"truncated": json.dumps(rendering.truncated)})
 
 
 def _rejected_rows(batch: pa.RecordBatch, rejections: Rejections, schema: pa.Schema) -> pa.Table:
@@ -171,16 +228,12 @@ def _rejected_rows(batch: pa.RecordBatch, rejections: Rejections, schema: pa.Sch
     return pa.Table.from_pydict(columns, schema=schema)
 
 
-def _read_offers_back(fragments: pa.StringArray, target: Target, ctx: FeedContext, read_back: ReadBack) -> pa.Array:
-    """Each row's offer as the validation reads it from the written bytes (null: the row has no offer)."""
-    rows = len(fragments)
-    if not target.reads_back or rows == 0:
-        return pa.nulls(rows, OFFER_TYPE)
-    has_offer = pc.not_equal(pc.fill_null(fragments, ""), "").to_numpy(zero_copy_only=False)
-    try:
-        parsed = _parse_fragments(fragments, target, ctx)
-    except FeedUnreadable as exc:
-        read_back.problem(target.file_name, str(exc))
+def _offers(parsed: FeedData | FeedUnreadable, has_offer: np.ndarray, target: Target,
+            read_back: ReadBack) -> pa.Array:
+    """Each row's offer as read back (null: the row has no offer); what does not add up is a problem."""
+    rows = len(has_offer)
+    if isinstance(parsed, FeedUnreadable):
+        read_back.problem(target.file_name, str(parsed))
         return pa.nulls(rows, OFFER_TYPE)
     if len(parsed.frame) != int(has_offer.sum()):
         read_back.problem(target.file_name, f"{int(has_offer.sum())} offers written, {len(parsed.frame)} read back")
@@ -206,13 +259,29 @@ def _offer_column(frame: Any, name: str) -> pa.Array:
     return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _parse_fragments(fragments: pa.StringArray, target: Target, ctx: FeedContext) -> FeedData:
-    """The offers in the fragments, read back from their encoded bytes a slice at a time (a parsed XML
+def _read_back_job(fragments: pa.StringArray, target: Target, ctx: FeedContext) -> tuple:
+    """read_offers' arguments for these fragments: their bytes as written, a slice at a time (a parsed XML
     tree takes many times the memory of its text)."""
+    encoder = _encoder(target)
+    slices = [encode_fragments(fragments.slice(start, READ_BACK_ROWS), encoder)
+              for start in range(0, len(fragments), READ_BACK_ROWS)]
+    if target.feed.profile in YML_PROFILES:
+        return target.feed.profile, "utf-8", b"", slices
+    settings = target.feed.model_copy(update={"header": True})
+    return target.feed.profile, settings.encoding, encoder.encode(target.writer.header(ctx, settings)), slices
+
+
+def read_offers(profile: str, encoding: str, header: bytes, slices: list[bytes]) -> FeedData | FeedUnreadable:
+    """The offers in written fragments (an unreadable slice is returned, not raised: it is a finding)."""
     import pandas as pd
 
-    parts = [_parse_bytes(encode_fragments(fragments.slice(start, READ_BACK_ROWS), _encoder(target)), target, ctx)
-             for start in range(0, len(fragments), READ_BACK_ROWS)]
+    parts = []
+    try:
+        for data in slices:
+            document = b"<offers>" + data + b"</offers>" if profile in YML_PROFILES else header + data
+            parts.append(read_feed(document, profile, encoding))
+    except FeedUnreadable as exc:
+        return exc
     frame = pd.concat([part.frame for part in parts], ignore_index=True)
     malformed = [line for part in parts for line in part.malformed_rows]
     return FeedData(frame, missing_columns=parts[0].missing_columns, malformed_rows=malformed)
@@ -222,34 +291,75 @@ def _encoder(target: Target) -> TextEncoder:
     return TextEncoder(target.writer.encoding(target.feed))
 
 
-def _parse_bytes(data: bytes, target: Target, ctx: FeedContext) -> FeedData:
-    if target.feed.profile in YML_PROFILES:
-        return read_feed(b"<offers>" + data + b"</offers>", target.feed.profile)
-    settings = target.feed.model_copy(update={"header": True})
-    header = _encoder(target).encode(target.writer.header(ctx, settings))
-    return read_feed(header + data, target.feed.profile, settings.encoding)
+class OfferReader:
+    """Reads written fragments back: here, or (a full pass, many batches) the YML ones in READ_BACK_WORKERS
+    worker processes (read_back_worker.py) that parse earlier batches while this process renders the next
+    ones. Parsing the written XML back is the largest part of a full pass; lxml holds the GIL for much of
+    it, so threads did not help, and the workers import lxml only (~30 MB each). CSV is read back here by
+    pyarrow's parser, which runs outside the GIL."""
+
+    def __init__(self, parallel: bool):
+        self.workers = _start_workers() if parallel else []
+        self.turn = 0
+        self.worker_peaks_mb: list[float] = []
+
+    def submit(self, profile: str, encoding: str, header: bytes, slices: list[bytes]) -> Any:
+        if not self.workers or profile not in YML_PROFILES:
+            return read_offers(profile, encoding, header, slices)
+        worker = self.workers[self.turn % len(self.workers)]
+        self.turn += 1
+        worker.submit((profile, slices))
+        return worker
+
+    def result(self, pending: Any) -> FeedData | FeedUnreadable:
+        """A submitted job's offers (each worker's results are taken in the order its jobs were submitted)."""
+        if not any(pending is worker for worker in self.workers):
+            return pending
+        parts = pending.next_result()
+        if isinstance(parts, Exception):
+            return parts
+        columns = {name: [value for part in parts for value in part[name]] for name in OFFER_COLUMNS}
+        return yml_offers_data(columns)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.close()
+        self.worker_peaks_mb = [worker.peak_mb for worker in self.workers if worker.peak_mb is not None]
+        self.workers = []
+
+
+def _start_workers() -> list:
+    from shopsync.catalog.read_back_worker import WorkerProcess
+
+    workers = []
+    try:
+        for _ in range(READ_BACK_WORKERS):
+            workers.append(WorkerProcess())
+    except OSError as exc:
+        log.warning("reading feeds back in this process: cannot start a worker process (%s)", exc)
+    return workers
 
 
 # --- the rows' way out: feed files, cache, validation inputs -----------------------------------------------
 
 class _Sink:
-    """Takes cache rows in good id order and writes everything that comes from them."""
+    """Takes pass rows in good id order and writes everything that comes from them."""
 
-    def __init__(self, run_dir: Path, out_dir: Path, ctx: FeedContext, targets: list[Target],
-                 cache_path: Path | None, changed: pa.Array | None):
-        self.targets, self.changed = targets, changed
+    def __init__(self, plan: PassPlan, targets: list[Target], cache: PassCache | None, changed: pa.Array | None,
+                 previous: dict[str, PreviousFeed]):
+        self.targets, self.changed, self.previous = targets, changed, previous
         self.files: dict[str, tuple[Any, FeedFile]] = {}
         for target in targets:
-            self._open(out_dir / target.file_name, target, ctx)
+            self._open(plan.out_dir / target.file_name, target, plan.ctx)
             if target.delta_file and changed is not None:
-                self._open(out_dir / target.delta_file, target, ctx)
-        self.offers_dir = run_dir / "offers"
-        self.offers_dir.mkdir(parents=True, exist_ok=True)
+                self._open(plan.out_dir / target.delta_file, target, plan.ctx)
+        self.body_start = {t.file_name: self.files[t.file_name][1].stream.count for t in targets}
+        offers_dir = plan.run_dir / "offers"
+        offers_dir.mkdir(parents=True, exist_ok=True)
         self.offer_writers = {
-            t.file_name: pq.ParquetWriter(self.offers_dir / f"{t.file_name}.parquet", _offers_schema())
+            t.file_name: pq.ParquetWriter(offers_dir / f"{t.file_name}.parquet", _offers_schema())
             for t in targets if t.reads_back}
-        self.cache = None if cache_path is None else snapshot.AtomicParquetWriter(
-            cache_path, cache_schema(targets), compression="lz4")
+        self.cache = None if cache is None else _ArrowFileWriter(cache.data_path, cache_schema(targets))
         self.expected: list[pa.Table] = []
         self.rejections = Rejections()
         self.truncated = dict.fromkeys((t.file_name for t in targets), 0)
@@ -261,26 +371,55 @@ class _Sink:
     def write(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        rows = rows.replace_schema_metadata(None)
-        if self.cache is not None:
-            self.cache.write(rows)
-        in_delta = None if self.changed is None else pc.is_in(rows.column("good_id").combine_chunks(), self.changed)
+        rows = rows.replace_schema_metadata(None).combine_chunks()
+        accepted = pc.is_null(rows.column("reasons")).to_numpy(zero_copy_only=False)
+        columns = {name: rows.column(name) for name in rows.column_names}
         for target in self.targets:
-            fragments = rows.column(target.fragment).combine_chunks()
-            self.files[target.file_name][1].add_fragments(fragments)
-            if target.delta_file and in_delta is not None:
-                self.files[target.delta_file][1].add_fragments(fragments.filter(in_delta))
+            columns[target.offset], columns[target.length] = self._write_feed(target, rows, accepted)
             if target.reads_back:
                 offers = rows.column(target.offer).combine_chunks()
                 offers = offers.filter(offers.is_valid())
                 self.offer_writers[target.file_name].write_table(
                     pa.Table.from_arrays(offers.flatten(), schema=_offers_schema()))
-        accepted = rows.filter(pc.is_null(rows.column("reasons")))
-        self.expected.append(accepted.select(["good_id", "free_stock", "visible"]))
-        rejected = rows.filter(pc.is_valid(rows.column("reasons")))
+        if self.cache is not None:
+            self.cache.write(pa.Table.from_pydict({name: columns[name] for name in self.cache.schema.names},
+                                                  schema=self.cache.schema))
+        self.expected.append(rows.filter(pa.array(accepted)).select(["good_id", "free_stock", "visible"]))
+        rejected = rows.filter(pa.array(~accepted))
         for good_id, name, reasons in zip(*(rejected.column(c).to_pylist() for c in ("good_id", "name", "reasons")),
                                           strict=True):
             self.rejections.items.append(RejectedItem(good_id, name or "", tuple(reasons)))
+
+    def _write_feed(self, target: Target, rows: pa.Table, accepted: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """Append the rows' bytes to the target's file: rendered fragments encoded, the others copied from the
+        previous file. Returns the rows' new offsets (from the body start) and lengths."""
+        feed_file = self.files[target.file_name][1]
+        fragments = rows.column(target.fragment).combine_chunks()
+        rendered = fragments.is_valid().to_numpy(zero_copy_only=False)
+        lengths = np.where(rendered, fragment_lengths(fragments, feed_file.encoder),
+                           pc.fill_null(rows.column(target.length), 0).to_numpy(zero_copy_only=False))
+        lengths = np.where(accepted, lengths, 0)
+        old_offsets = pc.fill_null(rows.column(target.offset), 0).to_numpy(zero_copy_only=False)
+        offsets = feed_file.stream.count - self.body_start[target.file_name] + np.cumsum(lengths) - lengths
+        for start, stop, is_rendered in _runs(rendered, old_offsets, lengths):
+            if is_rendered:
+                data = feed_file.write_fragments(fragments.slice(start, stop - start))
+                if len(data) != int(lengths[start:stop].sum()):
+                    raise RuntimeError(f"{target.file_name}: fragment lengths do not add up to the bytes written")
+            else:
+                feed_file.copy_from(self.previous[target.file_name].file,
+                                    self.previous[target.file_name].body_start + int(old_offsets[start]),
+                                    int(lengths[start:stop].sum()))
+        written = int(np.count_nonzero(lengths))
+        feed_file.count(rows=written, skipped=int(np.count_nonzero(accepted)) - written)
+        if target.delta_file and self.changed is not None:
+            in_delta = pc.and_(pc.is_in(rows.column("good_id"), self.changed), pa.array(rendered & accepted))
+            delta = fragments.filter(in_delta)
+            delta_file = self.files[target.delta_file][1]
+            delta_file.write_fragments(delta)
+            shown = int(pc.sum(pc.not_equal(delta, "")).as_py() or 0)
+            delta_file.count(rows=shown, skipped=len(delta) - shown)
+        return pa.array(offsets, pa.int64()), pa.array(lengths, pa.int64())
 
     def add_truncated(self, rows: pa.Table) -> None:
         counts = json.loads((rows.schema.metadata or {}).get(b"truncated", b"{}"))
@@ -317,6 +456,64 @@ class _Sink:
             else schema.empty_table()
 
 
+def _runs(rendered: np.ndarray, old_offsets: np.ndarray, lengths: np.ndarray) -> Iterator[tuple[int, int, bool]]:
+    """(start, stop, rendered) row ranges written in one go: rendered rows together, and copied rows whose
+    bytes follow each other in the previous file. Rows without bytes (left out, rejected) are ignored: their
+    offsets mean nothing, and they add nothing to a range's bytes."""
+    rows = np.flatnonzero(lengths > 0)
+    if len(rows) == 0:
+        return
+    kind = rendered[rows]
+    ends = old_offsets[rows] + lengths[rows]
+    follows = (kind[1:] == kind[:-1]) & (kind[1:] | (old_offsets[rows[1:]] == ends[:-1]))
+    starts = np.concatenate([[0], np.flatnonzero(~follows) + 1])
+    stops = np.concatenate([starts[1:], [len(rows)]])
+    for first, last in zip(starts, stops, strict=True):
+        yield int(rows[first]), int(rows[last - 1]) + 1, bool(kind[first])
+
+
+def fragment_lengths(fragments: pa.StringArray, encoder: TextEncoder) -> np.ndarray:
+    """Each fragment's size in the feed's encoding (0 for null)."""
+    if encoder.codec in ("utf-8", "utf8"):
+        sizes = pc.binary_length(fragments)
+    elif encoder.codec in SINGLE_BYTE_CODECS:                 # one byte per character, '?' included
+        sizes = pc.utf8_length(fragments)
+    else:
+        sizes = pa.array([len(encoder.encode(text)) if text is not None else 0 for text in fragments.to_pylist()])
+    return pc.fill_null(sizes, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+@dataclass
+class PreviousFeed:
+    """A feed file the cache describes: its rows' offsets count from body_start."""
+    file: Any
+    body_start: int
+
+
+class _ArrowFileWriter:
+    """An Arrow IPC file written under a temporary name and renamed into place on commit.
+
+    The cache is rewritten whole by every pass; uncompressed Arrow IPC writes at disk speed, where Parquet
+    spent most of an incremental pass encoding and decoding it.
+    """
+
+    def __init__(self, path: Path, schema: pa.Schema):
+        self.path, self.tmp, self.schema = path, path.with_name(path.name + ".tmp"), schema
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = pa.ipc.new_file(str(self.tmp), schema)
+
+    def write(self, table: pa.Table) -> None:
+        self.writer.write_table(table, max_chunksize=BATCH)
+
+    def commit(self) -> None:
+        self.writer.close()
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
 def _offers_schema() -> pa.Schema:
     return pa.schema(list(OFFER_TYPE))
 
@@ -335,6 +532,7 @@ class PassResult:
     expected: pa.Table                 # good_id, free_stock, visible of every good in the feeds
     read_back: ReadBack
     mode: str                          # "full" or "incremental": whether the cache was used
+    worker_peaks_mb: list[float] = field(default_factory=list)   # read-back worker processes, peak memory
 
 
 @dataclass(frozen=True)
@@ -357,40 +555,58 @@ def run_pass(plan: PassPlan) -> PassResult:
     fingerprint = _fingerprint(plan, targets)
     cache = PassCache(plan.workspace)
     use_cache = (cacheable and plan.changed_ids is not None and plan.previous_token is not None
-                 and cache.matches(fingerprint, plan.previous_token))
+                 and cache.matches(fingerprint, plan.previous_token, targets))
+    previous = cache.open_feeds(targets) if use_cache else {}
     cache.forget()   # whatever happens next, the old cache no longer describes the snapshot
     changed = None if plan.changed_ids is None else pa.array(sorted(set(plan.changed_ids)), pa.int64())
     read_back = ReadBack()
-    sink = _Sink(plan.run_dir, plan.out_dir, plan.ctx, targets, cache.data_path if cacheable else None, changed)
+    reader = OfferReader(parallel=not use_cache
+                         and snapshot.row_count(plan.workspace.snapshot("goods")) >= PARALLEL_FROM_GOODS)
     try:
-        if use_cache:
-            new_rows = _rendered(_feed_batches(plan, snapshot.iter_batches(plan.changes, BATCH)), plan, targets,
-                                 read_back, sink)
-            snapshot.merge_sorted(sink, cache.batches(), new_rows, changed, "good_id")
-        else:
-            for batch in _feed_batches(plan, snapshot.iter_batches(plan.workspace.snapshot("goods"), BATCH)):
-                rows = render_rows(batch, plan.ctx, targets, read_back)
-                sink.add_truncated(rows)
-                sink.write(rows)
-        stats = sink.close()
-    except BaseException:
-        sink.abort()
-        raise
+        sink = _Sink(plan, targets, cache if cacheable else None, changed, previous)
+        try:
+            if use_cache:
+                new_rows = _rendered(_feed_batches(plan, snapshot.iter_batches(plan.changes, BATCH)), plan, targets,
+                                     read_back, sink, reader)
+                snapshot.merge_sorted(sink, cache.batches(targets), new_rows, changed, "good_id")
+            else:
+                batches = _feed_batches(plan, snapshot.iter_batches(plan.workspace.snapshot("goods"), BATCH))
+                for rows in _pipelined(batches, plan.ctx, targets, reader, read_back):
+                    sink.add_truncated(rows)
+                    sink.write(rows)
+            stats = sink.close()
+        except BaseException:
+            sink.abort()
+            raise
+    finally:
+        reader.close()
+        for feed in previous.values():
+            feed.file.close()
     if cacheable and not read_back.problems:
-        cache.remember(fingerprint, plan.token)
+        cache.remember(fingerprint, plan.token, plan.out_dir, targets, sink.body_start)
     return PassResult(stats, sink.rejections, sink.expected_table(), read_back,
-                      "incremental" if use_cache else "full")
+                      "incremental" if use_cache else "full", reader.worker_peaks_mb)
+
+
+def _pipelined(batches: Iterator[pa.RecordBatch], ctx: FeedContext, targets: list[Target], reader: OfferReader,
+               read_back: ReadBack) -> Iterator[pa.Table]:
+    """Pass rows batch by batch, rendering up to IN_FLIGHT batches ahead of the ones being read back."""
+    pending: deque[_Rendering] = deque()
+    for batch in batches:
+        pending.append(render_rows(batch, ctx, targets, reader))
+        if len(pending) >= IN_FLIGHT:
+            yield finish_rows(pending.popleft(), targets, reader, read_back)
+    while pending:
+        yield finish_rows(pending.popleft(), targets, reader, read_back)
 
 
 def _rendered(batches: Iterator[pa.RecordBatch], plan: PassPlan, targets: list[Target], read_back: ReadBack,
-              sink: _Sink) -> pa.Table:
+              sink: _Sink, reader: OfferReader) -> pa.Table:
     tables = []
-    for batch in batches:
-        rows = render_rows(batch, plan.ctx, targets, read_back)
+    for rows in _pipelined(batches, plan.ctx, targets, reader, read_back):
         sink.add_truncated(rows)
         tables.append(rows.replace_schema_metadata(None))
-    schema = cache_schema(targets)
-    return pa.concat_tables([schema.empty_table(), *tables]).sort_by("good_id")
+    return pa.concat_tables([rows_schema(targets).empty_table(), *tables]).sort_by("good_id")
 
 
 def _feed_batches(plan: PassPlan, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -417,22 +633,63 @@ def _fingerprint(plan: PassPlan, targets: list[Target]) -> str:
 
 
 class PassCache:
-    """The shop's pass cache: rows in data_path, and what they describe in meta_path."""
+    """The shop's pass cache: rows in data_path, what they describe in meta_path, and the feed files their
+    offsets point into (hard links to the last files written)."""
 
     def __init__(self, workspace: ShopWorkspace):
-        self.data_path = workspace.root / "rendered" / "catalog.parquet"
-        self.meta_path = workspace.root / "rendered" / "catalog.json"
+        self.root = workspace.root / "rendered"
+        self.data_path = self.root / "catalog.arrow"
+        self.meta_path = self.root / "catalog.json"
 
-    def matches(self, fingerprint: str, token: str) -> bool:
+    def feed_path(self, target: Target) -> Path:
+        return self.root / target.file_name
+
+    def matches(self, fingerprint: str, token: str, targets: list[Target]) -> bool:
         meta = read_json(self.meta_path, {})
-        return self.data_path.exists() and meta.get("fingerprint") == fingerprint and meta.get("token") == token
+        feeds = meta.get("feeds", {})
+        return (self.data_path.exists() and meta.get("fingerprint") == fingerprint and meta.get("token") == token
+                and all(self._intact(target, feeds.get(target.file_name)) for target in targets))
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        # Read whole before the sink replaces the file: iter_batches keeps its own handle on the old one.
-        return snapshot.iter_batches(self.data_path, BATCH)
+    def _intact(self, target: Target, recorded: dict | None) -> bool:
+        path = self.feed_path(target)
+        return recorded is not None and path.exists() and path.stat().st_size == recorded["size"]
+
+    def open_feeds(self, targets: list[Target]) -> dict[str, PreviousFeed]:
+        feeds = read_json(self.meta_path, {})["feeds"]
+        return {target.file_name: PreviousFeed(open(self.feed_path(target), "rb"),  # noqa: SIM115 - run_pass closes
+                                               feeds[target.file_name]["body_start"]) for target in targets}
+
+    def batches(self, targets: list[Target]) -> Iterator[pa.RecordBatch]:
+        """The cached rows as pass rows (no fragments: their bytes are in the previous files)."""
+        # Read batch by batch (a memory map would count the whole file as resident); the open file stays the
+        # old one when the new cache is renamed over it.
+        reader = pa.ipc.open_file(pa.OSFile(str(self.data_path)))
+        schema = rows_schema(targets)
+        for index in range(reader.num_record_batches):
+            batch = reader.get_batch(index)
+            columns = [batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows, field.type)
+                       for name, field in zip(schema.names, schema, strict=True)]
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     def forget(self) -> None:
         self.meta_path.unlink(missing_ok=True)
 
-    def remember(self, fingerprint: str, token: str) -> None:
-        write_json(self.meta_path, {"fingerprint": fingerprint, "token": token})
+    def remember(self, fingerprint: str, token: str, out_dir: Path, targets: list[Target],
+                 body_start: dict[str, int]) -> None:
+        feeds = {}
+        for target in targets:
+            _link_into_place(out_dir / target.file_name, self.feed_path(target))
+            feeds[target.file_name] = {"body_start": body_start[target.file_name],
+                                       "size": self.feed_path(target).stat().st_size}
+        write_json(self.meta_path, {"fingerprint": fingerprint, "token": token, "feeds": feeds})
+
+
+def _link_into_place(source: Path, target: Path) -> None:
+    """`target` becomes the same file as `source` (a copy where hard links are not possible)."""
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)

@@ -207,14 +207,29 @@ def _photo_refs(run: ExportRun) -> Iterator:
 
 
 def _refs_in(parquet: Path, skip: set[int] | frozenset[int] = frozenset()) -> Iterator:
+    """The first reference to each original (by checksum) in good id, position order: resizing is content
+    addressed, so later references to the same original add nothing (and there are far fewer originals
+    than photo rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from shopsync.catalog.photos import PhotoRef
 
+    skipped = pa.array(sorted(skip), pa.int64())
+    seen: set[str] = set()
     for batch in snapshot.iter_batches(parquet, columns=["good_id", "photos"]):
-        for good_id, photos in zip(batch.column("good_id").to_pylist(), batch.column("photos").to_pylist(),
-                                   strict=True):
-            if good_id in skip:
-                continue
-            for photo in photos or []:
+        if len(skipped):
+            batch = batch.filter(pc.invert(pc.is_in(batch.column("good_id"), skipped)))
+        photos = batch.column("photos")
+        flat = pc.list_flatten(photos)
+        if len(flat) == 0:
+            continue
+        checksums = flat.field("checksum")
+        firsts = pc.index_in(pc.unique(checksums), value_set=checksums)
+        owners = batch.column("good_id").take(pc.list_parent_indices(photos)).take(firsts)
+        for good_id, photo in zip(owners.to_pylist(), flat.take(firsts).to_pylist(), strict=True):
+            if photo["checksum"] not in seen:
+                seen.add(photo["checksum"])
                 yield PhotoRef(good_id, photo["position"], photo["original_path"], photo["checksum"])
 
 
@@ -238,25 +253,30 @@ def resize_photos(run: ExportRun) -> dict:
 
 def _with_published_photos(run: ExportRun, changes: Path) -> None:
     """Fill published_photos of the changed goods: the photos whose resized files exist, in order."""
+    import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from shopsync.catalog.photos import content_name, detail_size_name
+    from shopsync.catalog.photos import EXTENSIONS, detail_size_name
 
     detail_dir = run.workspace.photos_dir / detail_size_name(run.shop.photos)
-    image_format = run.shop.photos.format
+    extension = "." + EXTENSIONS[run.shop.photos.format]                 # as photos.content_name names them
+    published_names = {entry.name for entry in os.scandir(detail_dir)} if detail_dir.is_dir() else set()
     enabled = run.shop.photos.enabled
     tmp = changes.with_name(changes.name + ".photos")
     with pq.ParquetWriter(tmp, snapshot.GOODS_SCHEMA, compression="zstd") as writer:
         for batch in snapshot.iter_batches(changes):
-            names = [
-                [name for photo in (photos or [])
-                 if enabled and (detail_dir / (name := content_name(photo["checksum"], image_format))).is_file()]
-                for photos in batch.column("photos").to_pylist()
-            ]
+            photos = batch.column("photos")
+            names = pc.binary_join_element_wise(
+                pc.utf8_slice_codeunits(pc.list_flatten(photos).field("checksum"), 0, 24), extension, "")
+            keep = pc.is_in(names, pa.array(sorted(published_names) if enabled else [], pa.string()))
+            owners = pc.list_parent_indices(photos).to_numpy()[keep.to_numpy(zero_copy_only=False)]
+            kept_per_good = np.bincount(owners, minlength=batch.num_rows)
+            offsets = pa.array(np.concatenate([[0], np.cumsum(kept_per_good)]), pa.int32())
+            published = pa.ListArray.from_arrays(offsets, names.filter(keep))
             column = batch.schema.get_field_index("published_photos")
-            batch = batch.set_column(column, "published_photos", pa.array(names, pa.list_(pa.string())))
-            writer.write_batch(batch)
+            writer.write_batch(batch.set_column(column, "published_photos", published))
     os.replace(tmp, changes)
 
 
@@ -432,7 +452,7 @@ def build_feeds(run: ExportRun) -> dict:
     write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
     write_json(run.run_dir_path("feeds.json"), stats)
     return {
-        "stage": "write_feeds", "mode": result.mode,
+        "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
         "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
         "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
     }
@@ -605,6 +625,7 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
         "feeds": built.get("feeds", {}),
         "changed": {r["dataset"]: r["changed"] for r in results.values() if r["stage"] in EXTRACT_STAGES},
         "feed_pass": built.get("mode"),     # "incremental": only the changed goods were rendered again
+        "read_back_workers_peak_mb": built.get("worker_peaks_mb", []),
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
         "bytes_published": results.get("publish", {}).get("bytes", 0),

@@ -247,34 +247,51 @@ def read_feed(path: Path | bytes, profile: str, encoding: str = "utf-8") -> Feed
 
 def read_yml(path: Path | bytes, profile: str) -> FeedData:
     """<category> ids and <offer> columns. A file is streamed, freeing each element after use (memory stays
-    flat); bytes (one batch of written offers) are parsed whole, which is faster."""
+    flat); bytes (one slice of written offers) are parsed whole, which is faster."""
+    if isinstance(path, bytes):
+        return yml_offers_data(yml_offer_columns(path, profile))
     from lxml import etree
 
     columns: dict[str, list] = {name: [] for name in OFFER_COLUMNS}
     category_ids: set[str] = set()
     tags = (YML_OLD_PRICE[profile], YML_STOCK[profile])
     try:
-        if isinstance(path, bytes):
-            root = etree.fromstring(path, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                                                          huge_tree=True))
-            for offer in root.iter("offer"):
-                _append_yml_offer(columns, offer, *tags)
-        else:
-            events = etree.iterparse(str(path), events=("end",), tag=("category", "offer"), resolve_entities=False,
-                                     no_network=True, load_dtd=False, huge_tree=False)
-            for _, element in events:
-                if element.tag == "offer":
-                    _append_yml_offer(columns, element, *tags)
-                elif (category_id := element.get("id")) is not None:
-                    category_ids.add(category_id)
-                _free(element)
+        events = etree.iterparse(str(path), events=("end",), tag=("category", "offer"), resolve_entities=False,
+                                 no_network=True, load_dtd=False, huge_tree=False)
+        for _, element in events:
+            if element.tag == "offer":
+                _append_yml_offer(columns, element, *tags)
+            elif (category_id := element.get("id")) is not None:
+                category_ids.add(category_id)
+            _free(element)
     except etree.XMLSyntaxError as exc:
         raise FeedUnreadable(f"not well-formed XML: {exc}") from None
     except OSError as exc:
         raise FeedUnreadable(f"cannot read the feed: {exc}") from None
+    return yml_offers_data(columns, category_ids)
+
+
+def yml_offer_columns(data: bytes, profile: str) -> dict[str, list]:
+    """The <offer> columns of a YML document in memory, prices and stock still as text. Needs lxml only
+    (feed_pass reads written offers back with it in worker processes that import nothing else)."""
+    from lxml import etree
+
+    columns: dict[str, list] = {name: [] for name in OFFER_COLUMNS}
+    tags = (YML_OLD_PRICE[profile], YML_STOCK[profile])
+    try:
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                                                      huge_tree=True))
+    except etree.XMLSyntaxError as exc:
+        raise FeedUnreadable(f"not well-formed XML: {exc}") from None
+    for offer in root.iter("offer"):
+        _append_yml_offer(columns, offer, *tags)
+    return columns
+
+
+def yml_offers_data(columns: dict[str, list], category_ids: set[str] | None = None) -> FeedData:
     for name in ("price", "old_price", "stock"):
         columns[name] = parse_numbers(columns[name])
-    return FeedData(_offers_frame(columns), category_ids=category_ids)
+    return FeedData(_offers_frame(columns), category_ids=set() if category_ids is None else category_ids)
 
 
 def _append_yml_offer(columns: dict[str, list], offer: Any, old_price_tag: str, stock_tag: str) -> None:

@@ -7,6 +7,7 @@ themselves except the (small) category list.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,7 @@ SortKey = Literal["good_id", "model_group"]
 CENT = Decimal("0.01")
 MILLI = Decimal("0.001")
 UTF8_BOM = b"\xef\xbb\xbf"
+COPY_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,11 +105,28 @@ class FeedFile:
     def add_fragments(self, fragments: pa.StringArray) -> bytes:
         """Write rendered fragments ("" or null: a row the feed leaves out); returns the bytes written."""
         written = pc.sum(pc.not_equal(pc.fill_null(fragments, ""), "")).as_py() or 0
-        self.rows += written
-        self.skipped += len(fragments) - written
+        self.count(rows=written, skipped=len(fragments) - written)
+        return self.write_fragments(fragments)
+
+    def write_fragments(self, fragments: pa.StringArray) -> bytes:
+        """Write fragments without counting them as rows (the caller counts); returns the bytes written."""
         data = encode_fragments(fragments, self.encoder)
         self.stream.write(data)
         return data
+
+    def copy_from(self, source: BinaryIO, offset: int, size: int) -> None:
+        """Copy bytes of an earlier file of the same feed: rows rendered before, unchanged since."""
+        while size > 0:
+            chunk = os.pread(source.fileno(), min(COPY_CHUNK, size), offset)
+            if not chunk:
+                raise OSError(f"{getattr(source, 'name', 'the previous feed')} ends before offset {offset}")
+            self.stream.write(chunk)
+            offset += len(chunk)
+            size -= len(chunk)
+
+    def count(self, rows: int, skipped: int) -> None:
+        self.rows += rows
+        self.skipped += skipped
 
     def close(self) -> WriteStats:
         self.stream.write(self.encoder.encode(self.writer.footer(self.ctx, self.settings)))

@@ -1,0 +1,52 @@
+"""The read-back worker process: YML offers read back in order, a broken slice reported, a dead worker loud."""
+
+from __future__ import annotations
+
+import pytest
+
+from shopsync.catalog.read_back_worker import WorkerProcess
+from shopsync.catalog.validate import FeedUnreadable, yml_offer_columns
+
+OFFER = (b'<offer id="%d" available="true">\n  <price>%d.00</price>\n  <categoryId>7</categoryId>\n'
+         b'  <picture> https://x/p/%d.jpg </picture>\n  <stock_quantity>2</stock_quantity>\n'
+         b'  <name>Good &amp; %d</name>\n  <param name="a">&lt;b&gt;</param>\n</offer>\n')
+
+
+def offers(*ids: int) -> bytes:
+    return b"".join(OFFER % (good, good, good, good) for good in ids)
+
+
+def test_results_come_back_in_order_and_match_reading_here():
+    worker = WorkerProcess()
+    try:
+        worker.submit(("rozetka_yml", [offers(1, 2), offers(3)]))
+        worker.submit(("rozetka_yml", [offers(4)]))
+        first, second = worker.next_result(), worker.next_result()
+    finally:
+        worker.close()
+    assert [part["offer_id"] for part in first] == [["1", "2"], ["3"]]
+    assert first[0] == yml_offer_columns(b"<offers>" + offers(1, 2) + b"</offers>", "rozetka_yml")
+    assert first[0]["name"] == ["Good & 1", "Good & 2"] and first[0]["pictures"] == ["https://x/p/1.jpg",
+                                                                                     "https://x/p/2.jpg"]
+    assert second[0]["price"] == ["4.00"]
+    assert worker.peak_mb is None or worker.peak_mb < 200       # lxml only, not the whole export's imports
+
+
+def test_a_slice_that_is_not_xml_comes_back_as_the_reason():
+    worker = WorkerProcess()
+    try:
+        worker.submit(("yml", [offers(1), b"<offer id='2'><price>1</offer>"]))
+        result = worker.next_result()
+    finally:
+        worker.close()
+    assert isinstance(result, FeedUnreadable) and "not well-formed XML" in str(result)
+
+
+def test_a_worker_that_died_is_reported_not_waited_for():
+    worker = WorkerProcess()
+    worker.process.kill()
+    worker.process.wait()
+    worker.submit(("yml", [offers(1)]))
+    with pytest.raises(RuntimeError, match="read-back worker ended"):
+        worker.next_result()
+    worker.close()
