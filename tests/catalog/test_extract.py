@@ -106,7 +106,7 @@ def test_null_and_empty_text_stay_apart_and_goods_without_children_get_empty_lis
 
     bare = rows[2]
     assert (bare["characteristics"], bare["warehouses"], bare["tiers"], bare["photos"]) == ([], [], [], [])
-    assert (bare["price"], bare["old_price"], bare["wholesale_price"], bare["published_photos"]) == (None,) * 4
+    assert (bare["price"], bare["old_price"], bare["wholesale_price"]) == (None,) * 3
 
 
 def test_parameters_are_literals_not_sql(seeded):

@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pyarrow as pa
 import pytest
 
-from shopsync.catalog.transform import (
-    categories_from_records,
-    certificate_from_record,
-    fan_out,
-    item_from_record,
-    whole_units,
-)
+from shopsync.catalog.columns import PhotoFiles, feed_batch, free_stock_column, items_from_batch
+from shopsync.catalog.snapshot import GOODS_SCHEMA
+from shopsync.catalog.transform import categories_from_records, certificate_from_record, fan_out
 
 
 def test_category_paths_follow_parents_and_skip_inactive():
@@ -27,26 +24,39 @@ def test_category_paths_follow_parents_and_skip_inactive():
     assert categories[2].external_id == "4637"
 
 
-@pytest.mark.parametrize(("free", "shown"), [("2.999", 2), ("0", 0), ("-1", 0), ("5", 5)])
+@pytest.mark.parametrize(("free", "shown"), [
+    (["2.999"], 2), (["0"], 0), (["-1"], 0), (["5"], 5), (["0.4", "0.6"], 1), (["1.5", "-0.6"], 0), ([], 0),
+])
 def test_free_stock_is_whole_units_never_negative(free, shown):
-    assert whole_units(Decimal(free)) == shown
+    warehouses = pa.array([[{"warehouse_id": i, "free": Decimal(f)} for i, f in enumerate(free)]],
+                          GOODS_SCHEMA.field("warehouses").type)
+    assert free_stock_column(warehouses).to_pylist() == [shown]
 
 
-def test_item_sums_free_stock_over_warehouses_and_builds_picture_urls():
+def test_feed_batch_sums_free_stock_over_warehouses_and_builds_picture_urls():
     record = {
         "good_id": 7, "name": "Кеди", "price": Decimal("999.00"), "old_price": None, "wholesale_price": None,
         "warehouses": [{"warehouse_id": 1, "free": Decimal("2")}, {"warehouse_id": 2, "free": Decimal("1.5")}],
         "category_id": 2, "characteristics": [{"name": "Колір", "value": "білий", "unit": None, "slug": "kolir"}],
-        "tiers": [], "published_photos": ["ab12.jpg"], "visible": True, "unit": None, "min_order_qty": None,
+        "tiers": [], "visible": True, "unit": None,
+        "photos": [{"position": 0, "original_path": "a.jpg", "checksum": "ab12" + "0" * 60},
+                   {"position": 1, "original_path": "broken.jpg", "checksum": "ff" * 32}],
+        "min_order_qty": None,
         **{key: None for key in (
             "article", "barcode", "name_ua", "short_name", "description", "description_ua", "brand", "country",
             "collection", "model_group_id", "size", "color", "season", "sex", "prime_cost", "supplier_code")},
     }
-    item = item_from_record(record, "https://shop.example/photos")
+    no_photos = {**record, "good_id": 8, "photos": None}
+    resized = PhotoFiles(pa.array(["ab12" + "0" * 20 + ".jpg", "cd34.jpg"]), ".jpg")    # broken.jpg was not
+    batch = feed_batch(pa.RecordBatch.from_pylist([record, no_photos], schema=GOODS_SCHEMA),
+                       "https://shop.example/photos", resized)
+    item, bare = items_from_batch(batch)
     assert item.free_stock == 3
-    assert item.pictures == ["https://shop.example/photos/detail/ab12.jpg"]
+    assert item.pictures == ["https://shop.example/photos/detail/ab1200000000000000000000.jpg"]
+    assert item.photo_names == ["ab1200000000000000000000.jpg"]
     assert item.characteristics[0].slug == "kolir"
-    assert item.unit == "шт"
+    assert (item.unit, item.min_order_qty) == ("шт", Decimal(1))
+    assert (bare.pictures, bare.photo_names) == ([], [])
 
 
 def test_certificate_past_its_date_is_shown_expired():

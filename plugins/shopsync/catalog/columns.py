@@ -19,6 +19,7 @@ to describe goods in tests and in the writers that need Python per good (WooComm
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -45,13 +46,6 @@ FEED_SCHEMA = pa.schema([
 ])
 
 
-def whole_units(quantity: Decimal) -> int:
-    """Free stock shown to shops: whole units, never negative."""
-    import math
-
-    return max(0, math.floor(quantity))
-
-
 def free_stock_column(warehouses: pa.Array) -> pa.Array:
     """Per good: floor(sum of free over its warehouses), at least 0; exact (summed in thousandths)."""
     warehouses = _as_array(warehouses)
@@ -67,10 +61,34 @@ def free_stock_column(warehouses: pa.Array) -> pa.Array:
     return pa.array(np.maximum(0, np.floor_divide(totals, MILLI_UNITS)))
 
 
-def feed_batch(snapshot_batch: pa.RecordBatch | pa.Table, photo_base_url: str) -> pa.RecordBatch:
+@dataclass(frozen=True)
+class PhotoFiles:
+    """The resized photos there are to link to: their file names (photos.content_name) in the detail size."""
+    names: pa.Array                    # string
+    extension: str                     # ".jpg" / ".webp"
+
+    @classmethod
+    def none(cls) -> PhotoFiles:
+        return cls(pa.array([], pa.string()), ".jpg")
+
+
+def published_photo_names(photos: pa.Array, published: PhotoFiles) -> pa.ListArray:
+    """Per good, the file names of its photos that were resized and published, in display order (a missing or
+    broken original has none, so no feed links to a picture that is not there)."""
+    photos = _empty_lists_for_nulls(photos)
+    checksums = pc.list_flatten(photos).field("checksum")
+    names = pc.binary_join_element_wise(pc.utf8_slice_codeunits(checksums, 0, 24), published.extension, "")
+    keep = pc.is_in(names, published.names).to_numpy(zero_copy_only=False)
+    owners = pc.list_parent_indices(photos).to_numpy()[keep]
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(owners, minlength=len(photos)))])
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), names.filter(pa.array(keep)))
+
+
+def feed_batch(snapshot_batch: pa.RecordBatch | pa.Table, photo_base_url: str,
+               published: PhotoFiles) -> pa.RecordBatch:
     """A snapshot batch with the derived columns of FEED_SCHEMA."""
     batch = _as_batch(snapshot_batch)
-    photo_names = _empty_lists_for_nulls(batch.column("published_photos"))
+    photo_names = published_photo_names(batch.column("photos"), published)
     prefix = f"{photo_base_url}/{PHOTO_SIZE_FOR_PICTURES}/"
     urls = pc.binary_join_element_wise(prefix, pc.list_flatten(photo_names), "")
     pictures = pa.ListArray.from_arrays(photo_names.offsets, urls)
@@ -129,7 +147,6 @@ def _item_record(item: CatalogItem) -> dict[str, Any]:
         "warehouses": [{"warehouse_id": w.warehouse_id, "free": _thousandths(w.free)} for w in item.warehouses],
         "tiers": [{"min_qty": _thousandths(t.min_qty), "price": _cents(t.price)} for t in item.wholesale_tiers],
         "photos": [],
-        "published_photos": list(item.photo_names),
         "unit": item.unit, "min_order_qty": _thousandths(item.min_order_qty), "free_stock": item.free_stock,
         "pictures": list(item.pictures), "photo_names": list(item.photo_names),
     }

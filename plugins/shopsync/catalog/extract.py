@@ -45,8 +45,7 @@ GOOD_CHUNK = 10_000         # goods per chunk of the goods extract (memory: abou
 # Child streams (include/sql/extract/<stream>.sql, rows ordered by good_id) -> their list column of GOODS_SCHEMA.
 CHILD_COLUMNS = {"characteristics": "characteristics", "free_stock": "warehouses",
                  "wholesale_tiers": "tiers", "photos": "photos"}
-GOODS_COLUMNS = {f.name: f.type for f in GOODS_SCHEMA
-                 if f.name not in CHILD_COLUMNS.values() and f.name != "published_photos"}
+GOODS_COLUMNS = {f.name: f.type for f in GOODS_SCHEMA if f.name not in CHILD_COLUMNS.values()}
 
 T = TypeVar("T")
 _DONE = object()
@@ -107,8 +106,8 @@ def goods_batches(conn: Connection, scope: Scope, currency: str,
                   warehouse_ids: Sequence[int]) -> Iterator[pa.RecordBatch]:
     """The scope's goods as GOODS_SCHEMA record batches (one per chunk), in good id order.
 
-    `published_photos` is null: the merge stage fills it in. While the caller builds and writes one chunk, a
-    thread reads the next one from the database (it alone uses the connection until the batches are done).
+    While the caller builds and writes one chunk, a thread reads the next one from the database (it alone uses
+    the connection until the batches are done).
     """
     raw = conn.connection.driver_connection
     params = {"currency": str(currency), "warehouse_ids": [int(w) for w in warehouse_ids]}
@@ -141,7 +140,6 @@ def _goods_batch(goods: pa.Table, children_csv: Mapping[str, bytearray]) -> pa.R
         item_types = {"good_id": pa.int64(), **{f.name: f.type for f in list_type.value_type}}
         rows = _read_csv(children_csv[stream], item_types, stream)
         columns.append(_list_column(good_ids, rows, list_type, stream))
-    columns.append(pa.nulls(goods.num_rows, GOODS_SCHEMA.field("published_photos").type))
     return pa.RecordBatch.from_arrays(columns, schema=GOODS_SCHEMA)
 
 

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from shopsync.catalog import snapshot
-from shopsync.catalog.columns import FEED_SCHEMA, feed_batch, items_from_batch
+from shopsync.catalog.columns import FEED_SCHEMA, PhotoFiles, feed_batch, items_from_batch
 from shopsync.catalog.feeds import feed_file_name, get_writer
 from shopsync.catalog.feeds.base import FeedFile, TextEncoder, encode_fragments, is_columnar
 from shopsync.catalog.model import FeedContext
@@ -66,7 +66,7 @@ BATCH = 2_500                       # goods per batch
 READ_BACK_ROWS = 1_000              # fragments parsed back at a time
 SINGLE_BYTE_CODECS = ("cp1251",)
 IN_FLIGHT = 2                       # batches rendered ahead of the read-back
-READ_BACK_WORKERS = 2
+READ_BACK_WORKERS = 1               # two were no faster on two cores (the main process renders), and cost memory
 PARALLEL_FROM_GOODS = 4 * BATCH     # smaller catalogs are read back in this process (no worker start-up)
 CACHE_FORMAT = 1
 OFFER_TYPE = pa.struct([
@@ -543,6 +543,7 @@ class PassPlan:
     ctx: FeedContext
     feeds: list[FeedSettings]
     photo_base_url: str
+    photos: PhotoFiles                 # the resized photos there are to link to
     changed_ids: list[int] | None      # the goods this run changed (None: a full extract)
     changes: Path                      # their records (the run's changes/goods.parquet)
     previous_token: str | None         # the snapshot state the cache must describe to be used
@@ -610,13 +611,14 @@ def _rendered(batches: Iterator[pa.RecordBatch], plan: PassPlan, targets: list[T
 
 
 def _feed_batches(plan: PassPlan, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    return (feed_batch(batch, plan.photo_base_url) for batch in batches)
+    return (feed_batch(batch, plan.photo_base_url, plan.photos) for batch in batches)
 
 
-def item_batches(workspace: ShopWorkspace, photo_base_url: str, ctx: FeedContext) -> Iterator[list]:
+def item_batches(workspace: ShopWorkspace, photo_base_url: str, photos: PhotoFiles,
+                 ctx: FeedContext) -> Iterator[list]:
     """The snapshot's good goods as CatalogItem lists (for the writers that work per good)."""
     for batch in snapshot.iter_batches(workspace.snapshot("goods"), BATCH):
-        yield list(items_from_batch(split_batch(feed_batch(batch, photo_base_url), ctx, Rejections())))
+        yield list(items_from_batch(split_batch(feed_batch(batch, photo_base_url, photos), ctx, Rejections())))
 
 
 def _fingerprint(plan: PassPlan, targets: list[Target]) -> str:

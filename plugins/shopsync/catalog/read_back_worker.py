@@ -45,8 +45,9 @@ class WorkerProcess:
     """The parent's side: submit(job) never blocks and results come back in order. Two threads keep both
     pipes moving, so neither process waits for the other to read a pipe."""
 
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+    def __init__(self, module: str = __name__) -> None:
+        """Start `python -m module`, whose main() answers each job with one result (see main below)."""
+        self.process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE)
         self.jobs: Queue = Queue()
         self.results: Queue = Queue()
@@ -122,7 +123,8 @@ def yml_columns(profile: str, slices: list[bytes]) -> list[dict] | Exception:
         return exc
 
 
-def main() -> None:
+def serve(handle: Any) -> None:
+    """A worker's loop: each job from stdin, handled, its result (or the exception it raised) to stdout."""
     jobs, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr                      # anything printed by accident must not corrupt the results
     while True:
@@ -130,7 +132,15 @@ def main() -> None:
             job = read_frame(jobs)
         except EOFError:
             return
-        write_frame(results, yml_columns(*job))
+        try:
+            result = handle(*job)
+        except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            result = exc
+        write_frame(results, result)
+
+
+def main() -> None:
+    serve(yml_columns)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,6 @@ GOODS_SCHEMA = pa.schema([
     ("photos", pa.list_(pa.struct([
         ("position", pa.int16()), ("original_path", pa.string()), ("checksum", pa.string()),
     ]))),
-    ("published_photos", pa.list_(pa.string())),   # photo files published for the good, in display order
 ])
 
 CUSTOMERS_SCHEMA = pa.schema([
@@ -177,6 +176,11 @@ def iter_batches(path: Path, batch_size: int = WRITE_BATCH, columns: Sequence[st
 def iter_records(path: Path, batch_size: int = WRITE_BATCH, columns: Sequence[str] | None = None) -> Iterator[dict]:
     for batch in iter_batches(path, batch_size, columns):
         yield from batch.to_pylist()
+
+
+def has_schema(path: Path, schema: pa.Schema) -> bool:
+    """Whether the Parquet file at path was written with this schema (an older layout needs a full rebuild)."""
+    return path.exists() and pq.read_schema(path).remove_metadata().equals(schema)
 
 
 def row_count(path: Path) -> int:

@@ -92,7 +92,8 @@ def _gc_paused() -> Iterator[None]:
 
 def _is_full(run: ExportRun, dataset: str) -> bool:
     merged_until = run.workspace.read_state().get(dataset, {}).get("merged_until")
-    return run.full or merged_until is None or not run.workspace.snapshot(dataset).exists()
+    return run.full or merged_until is None or not snapshot.has_schema(run.workspace.snapshot(dataset),
+                                                                       SCHEMA_OF[dataset])
 
 
 def _window_start(run: ExportRun, dataset: str) -> datetime:
@@ -160,8 +161,6 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
     ws = run.workspace
     meta = read_json(ws.changed_ids_path(run.key, dataset))
     changes = ws.changes(run.key, dataset)
-    if dataset == "goods":
-        _with_published_photos(run, changes)
     with ws.lock():
         previous_token = ws.read_state().get(dataset, {}).get("snapshot_token")
         if meta["mode"] == "full":
@@ -251,33 +250,19 @@ def resize_photos(run: ExportRun) -> dict:
             "seconds": _elapsed(started)}
 
 
-def _with_published_photos(run: ExportRun, changes: Path) -> None:
-    """Fill published_photos of the changed goods: the photos whose resized files exist, in order."""
-    import numpy as np
+def photo_files(run: ExportRun):
+    """The resized photos feeds may link to (the detail size; none when the shop publishes no photos)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
+    from shopsync.catalog.columns import PhotoFiles
     from shopsync.catalog.photos import EXTENSIONS, detail_size_name
 
-    detail_dir = run.workspace.photos_dir / detail_size_name(run.shop.photos)
-    extension = "." + EXTENSIONS[run.shop.photos.format]                 # as photos.content_name names them
-    published_names = {entry.name for entry in os.scandir(detail_dir)} if detail_dir.is_dir() else set()
-    enabled = run.shop.photos.enabled
-    tmp = changes.with_name(changes.name + ".photos")
-    with pq.ParquetWriter(tmp, snapshot.GOODS_SCHEMA, compression="zstd") as writer:
-        for batch in snapshot.iter_batches(changes):
-            photos = batch.column("photos")
-            names = pc.binary_join_element_wise(
-                pc.utf8_slice_codeunits(pc.list_flatten(photos).field("checksum"), 0, 24), extension, "")
-            keep = pc.is_in(names, pa.array(sorted(published_names) if enabled else [], pa.string()))
-            owners = pc.list_parent_indices(photos).to_numpy()[keep.to_numpy(zero_copy_only=False)]
-            kept_per_good = np.bincount(owners, minlength=batch.num_rows)
-            offsets = pa.array(np.concatenate([[0], np.cumsum(kept_per_good)]), pa.int32())
-            published = pa.ListArray.from_arrays(offsets, names.filter(keep))
-            column = batch.schema.get_field_index("published_photos")
-            writer.write_batch(batch.set_column(column, "published_photos", published))
-    os.replace(tmp, changes)
+    photos = run.shop.photos
+    directory = run.workspace.photos_dir / detail_size_name(photos)
+    if not photos.enabled or not directory.is_dir():
+        return PhotoFiles.none()
+    names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
+    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format])
 
 
 # --- transform: write the feeds ------------------------------------------------------------------
@@ -300,8 +285,8 @@ def feed_context(run: ExportRun) -> FeedContext:
 def _feed_batches(run: ExportRun, batches: Iterator) -> Iterator:
     from shopsync.catalog.columns import feed_batch
 
-    base_url = run.shop.photo_base_url
-    return (feed_batch(batch, base_url) for batch in batches)
+    base_url, published = run.shop.photo_base_url, photo_files(run)
+    return (feed_batch(batch, base_url, published) for batch in batches)
 
 
 def _feed_stats(file_name: str, feed: FeedSettings, stats) -> dict:
@@ -341,7 +326,7 @@ def _write_catalog_pass(run: ExportRun, ctx: FeedContext) -> tuple[list[dict], o
     meta = read_json(ws.changed_ids_path(run.key, "goods"), {})
     plan = feed_pass.PassPlan(
         workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
-        photo_base_url=run.shop.photo_base_url,
+        photo_base_url=run.shop.photo_base_url, photos=photo_files(run),
         changed_ids=meta["ids"] if meta.get("mode") == "incremental" else None,
         changes=ws.changes(run.key, "goods"),
         previous_token=meta.get("previous_snapshot_token"),
@@ -379,7 +364,7 @@ def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, changed_ids) -> 
             jobs.append(_writer_job(run, feed, ctx, delta_name(feed_file_name(feed)), set(changed_ids)))
     if not jobs:
         return []
-    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, ctx), jobs)
+    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, photo_files(run), ctx), jobs)
 
 
 def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
@@ -552,10 +537,15 @@ def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: d
 # --- publish ------------------------------------------------------------------------------------
 
 def _photo_names_in_snapshot(run: ExportRun) -> set[str]:
+    """The photo files the feeds link to (every size of each is published)."""
+    import pyarrow.compute as pc
+
+    from shopsync.catalog.columns import published_photo_names
+
+    published = photo_files(run)
     names: set[str] = set()
-    for batch in snapshot.iter_batches(run.workspace.snapshot("goods"), columns=["published_photos"]):
-        for photos in batch.column("published_photos").to_pylist():
-            names.update(photos or [])
+    for batch in snapshot.iter_batches(run.workspace.snapshot("goods"), columns=["photos"]):
+        names.update(pc.unique(pc.list_flatten(published_photo_names(batch.column("photos"), published))).to_pylist())
     return names
 
 
@@ -667,16 +657,28 @@ def summary_lines(summary: dict) -> list[str]:
 # --- everything, in order (what `shopsync export` runs; the DAG runs the same stages as tasks) ----
 
 def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict:
-    """All stages in order; with dry_run everything but publishing (feeds stay in the run directory)."""
-    from shopsync.catalog.validate import warm_up_great_expectations
+    """All stages in order; with dry_run everything but publishing (feeds stay in the run directory).
 
-    warm_up_great_expectations()
-    results = [extract_dataset(engine, run, dataset) for dataset in DATASETS]
-    results.append(extract_categories(engine, run))
-    results.append(resize_photos(run))
-    results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
-    results.append(build_feeds(run))
-    results.append(validate_feeds(run))
+    Great Expectations takes seconds of CPU to import, so it starts loading at once: for an incremental run
+    in a helper process that then validates (validate_worker.py), for a full run in a thread (a helper
+    process would add its memory to the read-back workers' of the full pass; see docs/decisions.md).
+    """
+    from shopsync.catalog.validate import warm_up_great_expectations
+    from shopsync.catalog.validate_worker import ValidationWorker
+
+    validator = None if _is_full(run, "goods") else ValidationWorker()
+    if validator is None:
+        warm_up_great_expectations()
+    try:
+        results = [extract_dataset(engine, run, dataset) for dataset in DATASETS]
+        results.append(extract_categories(engine, run))
+        results.append(resize_photos(run))
+        results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
+        results.append(build_feeds(run))
+        results.append(validator.validate(run) if validator is not None else validate_feeds(run))
+    finally:
+        if validator is not None:
+            validator.close()
     if not dry_run:
         results.append(publish_feeds(run))
     return summarise(run, results)

@@ -1,26 +1,19 @@
-"""Snapshot records -> the rows feed writers take, and one pass over them feeding several writers at once."""
+"""Snapshot records -> categories, customers and certificates for the writers; fan_out feeds several writers."""
 
 from __future__ import annotations
 
-import math
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from shopsync.catalog.model import (
-    CatalogItem,
     Category,
     CertificateRow,
-    Characteristic,
     CustomerRow,
-    WarehouseStock,
-    WholesaleTier,
 )
 
-PHOTO_SIZE_FOR_PICTURES = "detail"
 _END = object()
 
 
@@ -49,51 +42,6 @@ def categories_from_records(records: Iterable[dict]) -> dict[int, Category]:
         )
         for category_id, row in sorted(rows.items())
     }
-
-
-def whole_units(quantity: Decimal) -> int:
-    """Free stock shown to shops: whole units, never negative."""
-    return max(0, math.floor(quantity))
-
-
-def item_from_record(record: dict[str, Any], photo_base_url: str) -> CatalogItem:
-    warehouses = [WarehouseStock(w["warehouse_id"], w["free"]) for w in record["warehouses"] or []]
-    photo_names = list(record.get("published_photos") or [])
-    return CatalogItem(
-        good_id=record["good_id"],
-        name=record["name"],
-        price=record["price"],
-        old_price=record["old_price"],
-        wholesale_price=record["wholesale_price"],
-        free_stock=whole_units(sum((w.free for w in warehouses), Decimal(0))),
-        warehouses=warehouses,
-        category_id=record["category_id"],
-        article=record["article"],
-        barcode=record["barcode"],
-        name_ua=record["name_ua"],
-        short_name=record["short_name"],
-        description=record["description"],
-        description_ua=record["description_ua"],
-        brand=record["brand"],
-        country=record["country"],
-        collection=record["collection"],
-        model_group_id=record["model_group_id"],
-        size=record["size"],
-        color=record["color"],
-        season=record["season"],
-        sex=record["sex"],
-        unit=record["unit"] or "шт",
-        min_order_qty=record["min_order_qty"] if record["min_order_qty"] is not None else Decimal(1),
-        prime_cost=record["prime_cost"],
-        supplier_code=record["supplier_code"],
-        visible=bool(record["visible"]),
-        characteristics=[
-            Characteristic(c["name"], c["value"], c["unit"], c["slug"]) for c in record["characteristics"] or []
-        ],
-        wholesale_tiers=[WholesaleTier(t["min_qty"], t["price"]) for t in record["tiers"] or []],
-        pictures=[f"{photo_base_url}/{PHOTO_SIZE_FOR_PICTURES}/{name}" for name in photo_names],
-        photo_names=photo_names,
-    )
 
 
 def customer_from_record(record: dict[str, Any]) -> CustomerRow:

@@ -7,6 +7,7 @@ transport module (local.py, ftp.py, sftp.py) only says how to connect, list, rea
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -132,11 +133,11 @@ def file_digest(path: Path) -> tuple[int, str]:
     Remembered per (file, size, modification time): publishing asks for each file twice (manifest, upload).
     """
     stat = os.stat(path)
-    return _digest(os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    return _digest(os.fspath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=4096)
-def _digest(path: str, inode: int, size: int, mtime_ns: int) -> tuple[int, str]:
+def _digest(path: str, device: int, inode: int, size: int, mtime_ns: int) -> tuple[int, str]:
     digest = hashlib.sha256()
     read = 0
     with open(path, "rb") as stream:
@@ -221,7 +222,11 @@ class FileStoreDestination:
         self.retry = retry or RetryPolicy()
 
     def put(self, files: Sequence[OutgoingFile]) -> list[PutResult]:
-        return [self._put_one(file) for file in files]
+        """Every file, each atomically; when put returns they are all durable (a store that can batches their
+        syncs), so what is put next (the manifest) never lands before them."""
+        batch = getattr(self.store, "batch", None)
+        with batch() if batch is not None else contextlib.nullcontext():
+            return [self._put_one(file) for file in files]
 
     def get(self, remote_name: str) -> bytes | None:
         check_relative_path(remote_name)
