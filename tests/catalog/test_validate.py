@@ -561,3 +561,16 @@ def test_feeds_from_the_real_writers_pass(tmp_path: Path, ctx: FeedContext, prof
 
     (photos / "detail" / "4_0.jpg").unlink()         # WooCommerce variations carry only their first picture
     assert not validate_feed(path, profile, expected, encoding, published_photo_dir=photos).success
+
+
+def test_missing_pictures_lists_only_the_absent_ones_per_offer(tmp_path: Path) -> None:
+    from shopsync.catalog.validate import missing_pictures, published_photos
+
+    (tmp_path / "detail").mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / "detail" / name).write_bytes(b"x")
+    cells = pd.Series(["https://s/photos/detail/a.jpg|https://s/photos/detail/x.jpg", "", None, "b.jpg",
+                       "x.jpg|y.jpg|a.jpg"])
+    assert missing_pictures(cells, published_photos(tmp_path)) == [
+        "https://s/photos/detail/x.jpg", None, None, None, "x.jpg|y.jpg"]
+    assert missing_pictures(pd.Series(["a.jpg", None]), published_photos(tmp_path)) == [None, None]

@@ -566,6 +566,25 @@ def _uploaded_photos_path(run: ExportRun) -> Path:
     return run.workspace.root / f"uploaded-photos.{destination.kind}.json"
 
 
+def _upload_photos(destination, run: ExportRun, photo_files: list, uploaded: set[str]) -> None:
+    destination.put(photo_files)
+    write_json(_uploaded_photos_path(run), sorted(uploaded))
+
+
+def publish_photos(run: ExportRun) -> int:
+    """Only the photos the destination does not have yet (publish_feeds does this first); returns how many."""
+    from shopsync.paths import project_root
+    from shopsync.publish.base import open_destination
+
+    photo_files, uploaded = _photo_uploads(run)
+    destination = open_destination(run.shop.destination, project_root())
+    try:
+        _upload_photos(destination, run, photo_files, uploaded)
+    finally:
+        destination.close()
+    return len(photo_files)
+
+
 def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
     """Send photos, then the validated feeds, then manifest.json (last: its presence means complete)."""
     from shopsync.paths import project_root
@@ -582,8 +601,7 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
     manifest_path = write_manifest(manifest, out_dir / "manifest.json")
     destination = open_destination(run.shop.destination, project_root())
     try:
-        destination.put(photo_files)
-        write_json(_uploaded_photos_path(run), sorted(uploaded))
+        _upload_photos(destination, run, photo_files, uploaded)
         feed_files = [OutgoingFile(entry.path, entry.name) for entry in entries]
         results = publish_with_manifest(destination, feed_files, OutgoingFile(manifest_path, "manifest.json"))
     finally:

@@ -22,6 +22,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -524,9 +525,32 @@ def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_di
         defined = _positions_in(categories, sorted(data.category_ids)) >= 0
         frame["undefined_category_id"] = categories.where(categories.notna() & ~defined)
     if published_photo_dir is not None and "pictures" in frame:
-        published = published_photos(published_photo_dir)
-        known: dict[str, bool] = {}
-        frame["missing_pictures"] = [_missing_pictures(value, published, known) for value in frame["pictures"]]
+        frame["missing_pictures"] = missing_pictures(frame["pictures"], published_photos(published_photo_dir))
+
+
+def missing_pictures(pictures: pd.Series, published: PublishedPhotos) -> list[str | None]:
+    """Per offer, its pictures ('a|b') not found among the published files, '|'-joined; None when all are.
+
+    Each distinct picture is looked up once (goods share photos: a catalog has far fewer distinct pictures
+    than picture cells), and the cells are split and joined column-wise.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pa.array(pictures.astype(object).where(pictures.notna(), None).tolist(), pa.string())
+    cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
+    lists = pc.split_pattern(cells, "|")
+    flat = pc.list_flatten(lists)
+    absent = pa.array([name for name in pc.unique(flat).to_pylist() if not published.has(name)], pa.string())
+    if len(absent) == 0:
+        return [None] * len(pictures)
+    is_absent = pc.is_in(flat, absent)
+    owners = pc.list_parent_indices(lists).filter(is_absent).to_numpy()
+    counts = np.bincount(owners, minlength=len(cells))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), pa.int32())
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, flat.filter(is_absent)), "|")
+    return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string())).to_pylist()
 
 
 def _positions_in(values: pd.Series, candidates: list[str]) -> Any:
@@ -580,24 +604,6 @@ def published_photos(directory: Path) -> PublishedPhotos:
             else:
                 paths.add(prefix + entry.name)
     return PublishedPhotos(paths, {path.rsplit("/", 1)[-1] for path in paths})
-
-
-def _missing_pictures(pictures: str | None, published: PublishedPhotos, known: dict[str, bool]) -> str | None:
-    """The pictures not found among the published files; None when all are there.
-
-    `known` remembers each picture's answer: goods share photos, so a catalog has far fewer distinct pictures
-    than picture cells.
-    """
-    if not pictures:
-        return None
-    missing = []
-    for picture in pictures.split("|"):
-        present = known.get(picture)
-        if present is None:
-            present = known[picture] = published.has(picture)
-        if not present:
-            missing.append(picture)
-    return "|".join(missing) or None
 
 
 # --- 2c. the Great Expectations suite --------------------------------------------------------------
@@ -710,6 +716,13 @@ class _Gx:
 
 def warm_up_great_expectations() -> threading.Thread:
     return _Gx.warm_up()
+
+
+def prepare_suites(profiles: Iterable[str]) -> None:
+    """Import GX and build the validation definitions of these profiles now (in this thread)."""
+    gx = _Gx.get()
+    for profile in profiles:
+        gx.definition(profile)
 
 
 # --- 2d. results ---------------------------------------------------------------------------------

@@ -35,9 +35,9 @@ class ValidationWorker:
 
 def main() -> None:
     from shopsync.catalog import stages
-    from shopsync.catalog.validate import warm_up_great_expectations
+    from shopsync.catalog.validate import PROFILES, prepare_suites
 
-    warm_up_great_expectations().join()
+    prepare_suites(PROFILES)          # GX itself and every profile's suite, while the export still works
     serve(stages.validate_feeds)
 
 
