@@ -313,3 +313,33 @@ def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, l
     monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
     export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
     assert digests(local_dir / "elsewhere" / "published") == digests(local_dir / "published")
+
+
+def test_the_same_run_built_twice_leaves_no_temporary_files(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
+    for dataset in stages.DATASETS:
+        stages.extract_dataset(seeded, run, dataset)
+    stages.extract_categories(seeded, run)
+    stages.resize_photos(run)
+    for dataset in stages.DATASETS:
+        stages.merge_dataset(run, dataset)
+    stages.build_feeds(run)
+    stages.build_feeds(run)                                      # a retried task
+    assert sorted(path.name for path in (local_dir / "shops" / "demo" / "rendered").iterdir()) == [
+        "TSGoods.trs", "catalog.arrow", "catalog.json", "prom.xml", "rozetka.xml", "yml.xml"]
+
+
+def test_rebuilding_a_published_run_leaves_the_published_feeds_alone(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)                     # published by hard links to the run's files
+    before = digests(published)
+    execute(seeded, "UPDATE prices SET price = price + 10 WHERE price_type_id = 1")
+    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
+    stages.extract_dataset(seeded, run, "goods")                 # the same run again (a cleared task)
+    stages.merge_dataset(run, "goods")
+    stages.build_feeds(run)
+    assert digests(published) == before                          # until it is published itself

@@ -58,7 +58,7 @@ from shopsync.catalog.validate import (
     split_batch,
     yml_offers_data,
 )
-from shopsync.catalog.workspace import ShopWorkspace, read_json, write_json
+from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
 from shopsync.config import FeedSettings
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ class _Sink:
         self.truncated = dict.fromkeys((t.file_name for t in targets), 0)
 
     def _open(self, path: Path, target: Target, ctx: FeedContext) -> None:
-        out = open(path, "wb")   # noqa: SIM115 - closed in close()/abort()
+        out = new_file(path)     # closed in close()/abort()
         self.files[path.name] = (out, FeedFile(target.writer, out, ctx, target.feed))
 
     def write(self, rows: pa.Table) -> None:
@@ -688,6 +688,8 @@ class PassCache:
 
 def _link_into_place(source: Path, target: Path) -> None:
     """`target` becomes the same file as `source` (a copy where hard links are not possible)."""
+    if target.exists() and os.path.samefile(source, target):
+        return                      # rename() between two links of one file would do nothing, leaving tmp
     tmp = target.with_name(target.name + ".tmp")
     tmp.unlink(missing_ok=True)
     try:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from shopsync.catalog import extract, snapshot
 from shopsync.catalog.model import FeedContext
-from shopsync.catalog.workspace import ShopWorkspace, read_json, run_key, write_json
+from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, run_key, write_json
 from shopsync.config import FeedSettings, ShopSettings
 from shopsync.stock import shop_warehouses
 
@@ -303,7 +303,7 @@ def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name:
 
     def consume(rows):
         selected = rows if only_ids is None else (row for row in rows if row.good_id in only_ids)
-        with open(path, "wb") as out:
+        with new_file(path) as out:
             return _feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
 
     return consume

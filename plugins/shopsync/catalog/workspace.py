@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shopsync.paths import local_dir
 
@@ -22,6 +22,13 @@ def write_json(path: Path, data: Any) -> None:
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n",
                    encoding="utf-8")
     os.replace(tmp, path)
+
+
+def new_file(path: Path) -> BinaryIO:
+    """Open path for writing as a new file, never rewriting an existing one in place: a run's feed files are
+    published and cached as hard links, which must keep their content when a retried task writes again."""
+    path.unlink(missing_ok=True)
+    return open(path, "xb")  # noqa: SIM115 - the caller closes it
 
 
 def read_json(path: Path, default: Any = None) -> Any:

@@ -40,6 +40,7 @@ def build_manifest(
 
 def write_manifest(manifest: dict[str, Any], path: Path) -> Path:
     text = json.dumps(manifest, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    path.unlink(missing_ok=True)        # a new file: the published manifest may be a hard link to this one
     path.write_text(text, encoding="utf-8")
     return path
 
