@@ -154,8 +154,8 @@ def test_fail_policy_blocks_the_feed_and_keeps_the_last_good_one(seeded, local_d
     assert (published / "manifest.json").read_bytes() == manifest
 
 
-def _build_next_run(seeded, settings, end):
-    run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+def _build(seeded, run: stages.ExportRun) -> stages.ExportRun:
+    """The stages up to and including build_feeds (what the DAG runs before validate)."""
     for dataset in stages.DATASETS:
         stages.extract_dataset(seeded, run, dataset)
     stages.extract_categories(seeded, run)
@@ -164,6 +164,10 @@ def _build_next_run(seeded, settings, end):
         stages.merge_dataset(run, dataset)
     stages.build_feeds(run)
     return run
+
+
+def _build_next_run(seeded, settings, end):
+    return _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
 
 
 def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch):
@@ -318,14 +322,8 @@ def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, l
 def test_the_same_run_built_twice_leaves_no_temporary_files(seeded, local_dir):
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
-    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
-    for dataset in stages.DATASETS:
-        stages.extract_dataset(seeded, run, dataset)
-    stages.extract_categories(seeded, run)
-    stages.resize_photos(run)
-    for dataset in stages.DATASETS:
-        stages.merge_dataset(run, dataset)
-    stages.build_feeds(run)
+    run = _build(seeded, stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end,
+                                          full=True))
     stages.build_feeds(run)                                      # a retried task
     assert sorted(path.name for path in (local_dir / "shops" / "demo" / "rendered").iterdir()) == [
         "TSGoods.trs", "catalog.arrow", "catalog.json", "prom.xml", "rozetka.xml", "yml.xml"]

@@ -25,6 +25,7 @@ feeds.json covers the goods rendered in that pass.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -434,8 +435,8 @@ class _Sink:
                     out, feed_file = self.files.pop(name)
                     written = feed_file.close()
                     out.close()
-                    stats.append(_feed_stats(name, target.feed, written,
-                                             self.truncated[target.file_name] if name == target.file_name else 0))
+                    stats.append(feed_stats(name, target.feed, dataclasses.replace(
+                        written, truncated=self.truncated[target.file_name] if name == target.file_name else 0)))
         for writer in self.offer_writers.values():
             writer.close()
         if self.cache is not None:
@@ -518,9 +519,10 @@ def _offers_schema() -> pa.Schema:
     return pa.schema(list(OFFER_TYPE))
 
 
-def _feed_stats(file_name: str, feed: FeedSettings, stats: Any, truncated: int) -> dict:
+def feed_stats(file_name: str, feed: FeedSettings, stats: Any) -> dict:
+    """A written feed's entry in the run's feeds.json."""
     return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
-            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": truncated}
+            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
 
 
 # --- the pass ----------------------------------------------------------------------------------------------

@@ -289,13 +289,9 @@ def _feed_batches(run: ExportRun, batches: Iterator) -> Iterator:
     return (feed_batch(batch, base_url, published) for batch in batches)
 
 
-def _feed_stats(file_name: str, feed: FeedSettings, stats) -> dict:
-    return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
-            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
-
-
 def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
     """A fan-out consumer that writes one feed of a per-good (CatalogItem) writer and returns its statistics."""
+    from shopsync.catalog.feed_pass import feed_stats
     from shopsync.catalog.feeds import get_writer
 
     writer = get_writer(feed.profile)
@@ -304,14 +300,9 @@ def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name:
     def consume(rows):
         selected = rows if only_ids is None else (row for row in rows if row.good_id in only_ids)
         with new_file(path) as out:
-            return _feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
+            return feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
 
     return consume
-
-
-def _changed_goods(run: ExportRun) -> set[int] | None:
-    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"), {})
-    return None if meta.get("mode") != "incremental" else set(meta["ids"])
 
 
 def _snapshot_token(ws: ShopWorkspace) -> str | None:
