@@ -77,6 +77,13 @@ def change_the_catalog(engine) -> None:
                              " VALUES (:i, 1, 9, :w, 1)"), {"i": invoice, "w": warehouse})
 
 
+def full_rebuild_digests(engine, local_dir: Path, monkeypatch, end: datetime) -> dict[str, str]:
+    """The feeds a full export of the same database state publishes from a fresh workspace."""
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    export(engine, shop(local_dir / "elsewhere" / "published"), end, full=True)
+    return digests(local_dir / "elsewhere" / "published")
+
+
 @pytest.fixture
 def seeded(engine, local_dir):
     seed_database(engine, goods=GOODS, seed=7)
@@ -96,12 +103,7 @@ def test_incremental_run_equals_a_full_rebuild_byte_for_byte(seeded, local_dir, 
     incremental = export(seeded, settings, end, start=window_start)
     assert incremental["changed"]["goods"] == 7            # goods 3, 4, 5, 6, 7, 8, 9: not the catalog
     assert (first["feed_pass"], incremental["feed_pass"]) == ("full", "incremental")
-    incremental_feeds = digests(local_dir / "published")
-
-    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
-    rebuilt = shop(local_dir / "elsewhere" / "published")
-    export(seeded, rebuilt, end, full=True)
-    assert digests(local_dir / "elsewhere" / "published") == incremental_feeds
+    assert digests(local_dir / "published") == full_rebuild_digests(seeded, local_dir, monkeypatch, end)
 
 
 def test_changes_reach_the_feeds(seeded, local_dir, monkeypatch):
@@ -292,9 +294,7 @@ def test_the_pass_cache_is_not_used_after_a_category_change(seeded, local_dir, m
     end = start + timedelta(minutes=5)
     incremental = export(seeded, settings, end, start=window_start)
     assert incremental["feed_pass"] == "full"                   # category paths are in every TSGoods line
-    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
-    export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
-    assert digests(local_dir / "elsewhere" / "published") == digests(local_dir / "published")
+    assert digests(local_dir / "published") == full_rebuild_digests(seeded, local_dir, monkeypatch, end)
 
 
 def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, local_dir, monkeypatch):
@@ -314,9 +314,7 @@ def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, l
     end = start + timedelta(minutes=10)
     incremental = export(seeded, settings, end, start=datetime.now(UTC) - timedelta(seconds=1))
     assert incremental["feed_pass"] == "full"                   # the cache predates the lost run's merge
-    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
-    export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
-    assert digests(local_dir / "elsewhere" / "published") == digests(local_dir / "published")
+    assert digests(local_dir / "published") == full_rebuild_digests(seeded, local_dir, monkeypatch, end)
 
 
 def test_the_same_run_built_twice_leaves_no_temporary_files(seeded, local_dir):

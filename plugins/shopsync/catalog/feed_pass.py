@@ -213,7 +213,7 @@ def finish_rows(rendering: _Rendering, targets: list[Target], reader: OfferReade
     table = pa.Table.from_pydict(columns, schema=schema)
     if rendering.rejected is not None:
         table = pa.concat_tables([table, rendering.rejected]).sort_by("good_id")
-    return table.replace_schema_metadata({"truncated": json.dumps(rendering.truncated)})
+    return table
 
 
 def _rejected_rows(batch: pa.RecordBatch, rejections: Rejections, schema: pa.Schema) -> pa.Table:
@@ -372,7 +372,7 @@ class _Sink:
     def write(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
-        rows = rows.replace_schema_metadata(None).combine_chunks()
+        rows = rows.combine_chunks()
         accepted = pc.is_null(rows.column("reasons")).to_numpy(zero_copy_only=False)
         columns = {name: rows.column(name) for name in rows.column_names}
         for target in self.targets:
@@ -422,8 +422,7 @@ class _Sink:
             delta_file.count(rows=shown, skipped=len(delta) - shown)
         return pa.array(offsets, pa.int64()), pa.array(lengths, pa.int64())
 
-    def add_truncated(self, rows: pa.Table) -> None:
-        counts = json.loads((rows.schema.metadata or {}).get(b"truncated", b"{}"))
+    def add_truncated(self, counts: dict[str, int]) -> None:
         for name, count in counts.items():
             self.truncated[name] += count
 
@@ -574,8 +573,8 @@ def run_pass(plan: PassPlan) -> PassResult:
                 snapshot.merge_sorted(sink, cache.batches(targets), new_rows, changed, "good_id")
             else:
                 batches = _feed_batches(plan, snapshot.iter_batches(plan.workspace.snapshot("goods"), BATCH))
-                for rows in _pipelined(batches, plan.ctx, targets, reader, read_back):
-                    sink.add_truncated(rows)
+                for rows, truncated in _pipelined(batches, plan.ctx, targets, reader, read_back):
+                    sink.add_truncated(truncated)
                     sink.write(rows)
             stats = sink.close()
         except BaseException:
@@ -592,23 +591,29 @@ def run_pass(plan: PassPlan) -> PassResult:
 
 
 def _pipelined(batches: Iterator[pa.RecordBatch], ctx: FeedContext, targets: list[Target], reader: OfferReader,
-               read_back: ReadBack) -> Iterator[pa.Table]:
+               read_back: ReadBack) -> Iterator[tuple[pa.Table, dict[str, int]]]:
     """Pass rows batch by batch, rendering up to IN_FLIGHT batches ahead of the ones being read back."""
     pending: deque[_Rendering] = deque()
     for batch in batches:
         pending.append(render_rows(batch, ctx, targets, reader))
         if len(pending) >= IN_FLIGHT:
-            yield finish_rows(pending.popleft(), targets, reader, read_back)
+            yield _finished(pending.popleft(), targets, reader, read_back)
     while pending:
-        yield finish_rows(pending.popleft(), targets, reader, read_back)
+        yield _finished(pending.popleft(), targets, reader, read_back)
+
+
+def _finished(rendering: _Rendering, targets: list[Target], reader: OfferReader,
+              read_back: ReadBack) -> tuple[pa.Table, dict[str, int]]:
+    """A rendered batch's pass rows, and how many values its rendering cut to a format limit, per feed file."""
+    return finish_rows(rendering, targets, reader, read_back), rendering.truncated
 
 
 def _rendered(batches: Iterator[pa.RecordBatch], plan: PassPlan, targets: list[Target], read_back: ReadBack,
               sink: _Sink, reader: OfferReader) -> pa.Table:
     tables = []
-    for rows in _pipelined(batches, plan.ctx, targets, reader, read_back):
-        sink.add_truncated(rows)
-        tables.append(rows.replace_schema_metadata(None))
+    for rows, truncated in _pipelined(batches, plan.ctx, targets, reader, read_back):
+        sink.add_truncated(truncated)
+        tables.append(rows)
     return pa.concat_tables([rows_schema(targets).empty_table(), *tables]).sort_by("good_id")
 
 

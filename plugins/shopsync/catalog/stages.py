@@ -282,11 +282,10 @@ def feed_context(run: ExportRun) -> FeedContext:
     )
 
 
-def _feed_batches(run: ExportRun, batches: Iterator) -> Iterator:
+def _feed_batches(run: ExportRun, photos, batches: Iterator) -> Iterator:
     from shopsync.catalog.columns import feed_batch
 
-    base_url, published = run.shop.photo_base_url, photo_files(run)
-    return (feed_batch(batch, base_url, published) for batch in batches)
+    return (feed_batch(batch, run.shop.photo_base_url, photos) for batch in batches)
 
 
 def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
@@ -309,7 +308,7 @@ def _snapshot_token(ws: ShopWorkspace) -> str | None:
     return ws.read_state().get("goods", {}).get("snapshot_token")
 
 
-def _write_catalog_pass(run: ExportRun, ctx: FeedContext) -> tuple[list[dict], object]:
+def _write_catalog_pass(run: ExportRun, ctx: FeedContext, photos) -> tuple[list[dict], object]:
     """The columnar catalog feeds in one pass (feed_pass.py), the rest of the good id ordered ones per good."""
     from shopsync.catalog import feed_pass
 
@@ -317,14 +316,14 @@ def _write_catalog_pass(run: ExportRun, ctx: FeedContext) -> tuple[list[dict], o
     meta = read_json(ws.changed_ids_path(run.key, "goods"), {})
     plan = feed_pass.PassPlan(
         workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
-        photo_base_url=run.shop.photo_base_url, photos=photo_files(run),
+        photo_base_url=run.shop.photo_base_url, photos=photos,
         changed_ids=meta["ids"] if meta.get("mode") == "incremental" else None,
         changes=ws.changes(run.key, "goods"),
         previous_token=meta.get("previous_snapshot_token"),
         token=meta.get("snapshot_token") if meta.get("snapshot_token") == _snapshot_token(ws) else None,
     )
     result = feed_pass.run_pass(plan)
-    stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, plan.changed_ids)}
+    stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, photos, plan.changed_ids)}
     ordered = [stats.pop(name) for feed in run.shop.feeds for name in _catalog_file_names(feed, plan.changed_ids)
                if name in stats]
     return ordered, result
@@ -338,7 +337,7 @@ def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
     return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
 
 
-def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, changed_ids) -> list[dict]:
+def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, photos, changed_ids) -> list[dict]:
     """Catalog feeds in good id order whose writers work per good (CatalogItem), fed by fan_out."""
     from shopsync.catalog.feed_pass import delta_name, is_good_id_catalog, item_batches
     from shopsync.catalog.feeds import feed_file_name, get_writer
@@ -355,10 +354,10 @@ def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, changed_ids) -> 
             jobs.append(_writer_job(run, feed, ctx, delta_name(feed_file_name(feed)), set(changed_ids)))
     if not jobs:
         return []
-    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, photo_files(run), ctx), jobs)
+    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, photos, ctx), jobs)
 
 
-def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
+def _write_model_group_feeds(run: ExportRun, ctx: FeedContext, photos) -> list[dict]:
     """Feeds that need each model group's goods together (WooCommerce variations) get their own pass.
 
     It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
@@ -381,7 +380,7 @@ def _write_model_group_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
     for feed in feeds:
         ordered = (batch for part in (no_group, grouped) for batch in part.to_batches(BATCH))
         consume = _writer_job(run, feed, ctx, feed_file_name(feed))
-        items = (item for batch in _feed_batches(run, ordered)
+        items = (item for batch in _feed_batches(run, photos, ordered)
                  for item in items_from_batch(split_batch(batch, ctx, Rejections())))
         results.append(consume(items))
     return results
@@ -417,11 +416,12 @@ def build_feeds(run: ExportRun) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     ctx = feed_context(run)
     with _gc_paused():
-        catalog_stats, result = _write_catalog_pass(run, ctx)
+        photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
+        catalog_stats, result = _write_catalog_pass(run, ctx, photos)
     rejections = result.rejections
     _save_rejections(run, rejections)
     raise_on_rejections(rejections, 0, run.shop.on_bad_item)
-    stats = catalog_stats + _write_model_group_feeds(run, ctx) + _write_companion_feeds(run, ctx)
+    stats = catalog_stats + _write_model_group_feeds(run, ctx, photos) + _write_companion_feeds(run, ctx)
     for feed_stats in stats:        # validation checks that a feed read back while written is still this file
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
     pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
