@@ -28,7 +28,7 @@ or `SHOPSYNC_DB_URL`), shop settings `include/shops/{id}.yaml`.
 
 **Stages**: `check_database` -> `extract` (only what changed in the data interval, plus a
 small overlap; everything on the first run or with `full`) -> `transform` (photos,
-merge into the shop's Parquet snapshot, write feeds) -> `validate` (Great Expectations:
+merge into the shop's snapshot, write feeds) -> `validate` (Great Expectations:
 a failing feed is not published and the last good one stays) -> `publish` (atomic:
 temp name, then rename) -> `summary`.
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
+import pyarrow.ipc as ipc
 import pytest
 import sqlalchemy as sa
 
@@ -57,7 +57,7 @@ def test_incremental_extract_of_ids_equals_those_rows_of_a_full_extract(seeded, 
 
 def test_extract_dataset_writes_the_batches_as_the_snapshot_schema(seeded, local_dir, monkeypatch):
     monkeypatch.setattr(extract, "GOOD_CHUNK", 25)
-    monkeypatch.setattr(snapshot, "WRITE_BATCH", 10)               # row groups cut across chunks
+    monkeypatch.setattr(snapshot, "FILE_BATCH", 10)                # snapshot batches cut across chunks
     settings = ShopSettings.model_validate({
         "id": "demo", "name": "Demo", "url": "https://demo.example", "warehouses": WAREHOUSES,
         "feeds": [{"profile": "rozetka_yml"}],
@@ -68,10 +68,11 @@ def test_extract_dataset_writes_the_batches_as_the_snapshot_schema(seeded, local
     run = stages.ExportRun(shop=settings, interval_start=now, interval_end=now, full=True)
     result = stages.extract_dataset(seeded, run, "goods")
     assert result["rows_read"] == GOODS
-    written = pq.ParquetFile(run.workspace.changes(run.key, "goods"))
-    assert written.schema_arrow.equals(snapshot.GOODS_SCHEMA)
-    assert [written.metadata.row_group(i).num_rows for i in range(written.num_row_groups)] == [10] * (GOODS // 10)
-    assert written.read().equals(read_goods(seeded, extract.Scope()))
+    written = ipc.open_file(run.workspace.changes(run.key, "goods"))
+    assert written.schema.equals(snapshot.GOODS_SCHEMA)
+    sizes = [written.get_batch(i).num_rows for i in range(written.num_record_batches)]
+    assert max(sizes) == 10 and sum(sizes) == GOODS
+    assert written.read_all().equals(read_goods(seeded, extract.Scope()))
 
 
 def test_null_and_empty_text_stay_apart_and_goods_without_children_get_empty_lists(seeded):

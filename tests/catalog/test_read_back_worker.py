@@ -50,3 +50,23 @@ def test_a_worker_that_died_is_reported_not_waited_for():
     with pytest.raises(RuntimeError, match="read-back worker ended"):
         worker.next_result()
     worker.close()
+
+
+def test_a_result_that_cannot_be_read_is_raised_not_waited_for(tmp_path, monkeypatch):
+    (tmp_path / "garbled_worker.py").write_text(
+        "import sys\n"
+        "from shopsync.catalog.read_back_worker import HEADER, read_frame\n"
+        "read_frame(sys.stdin.buffer)\n"
+        "sys.stdout.buffer.write(HEADER.pack(4) + b'junk')\n"
+        "sys.stdout.buffer.flush()\n"
+        "sys.stdin.buffer.read()\n",
+        encoding="utf-8")
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}")
+    worker = WorkerProcess("garbled_worker")
+    try:
+        worker.submit(("yml", [offers(1)]))
+        with pytest.raises(RuntimeError, match="read-back worker ended") as raised:
+            worker.next_result()
+    finally:
+        worker.close()
+    assert raised.value.__cause__ is not None

@@ -1,6 +1,7 @@
--- Characteristics of the extract's goods, in a stable order (kind id within a good).
-SELECT gc.good_id, k.name, gc.value, COALESCE(gc.unit, k.unit) AS unit, k.slug
+-- Characteristics of the extract's goods, in a stable order (kind id within a good). Only the kind's id travels:
+-- its name, unit and slug are joined on the client from characteristic_kinds.sql (a few hundred rows), which
+-- halves the database's CPU and the bytes of the largest stream (2.1 M rows for 100k goods; bench/).
+SELECT gc.good_id, gc.kind_id, gc.value, gc.unit
 FROM good_characteristics gc
-JOIN characteristic_kinds k ON k.id = gc.kind_id
 WHERE {scope:gc.good_id}
-ORDER BY gc.good_id, k.id
+ORDER BY gc.good_id, gc.kind_id

@@ -8,7 +8,8 @@ extract, a slice of the id list for an incremental one), so memory does not grow
 with the catalog. Each of the five streams of a chunk (goods and its four child
 tables, in good id order) is read with `COPY (<query>) TO STDOUT` as CSV and
 parsed by pyarrow; the child rows become the list<struct> columns of the
-snapshot by offsets, not by Python objects per row. A thread reads the next
+snapshot by offsets, not by Python objects per row. Characteristics come as kind ids, joined
+to the characteristic kinds (read once per extract) on the client. A thread reads the next
 chunk from the database while the current one is parsed and written. COPY takes
 no bound parameters, so the queries get literal values (ints, psycopg-quoted
 literals). Customers and certificates are small: server-side cursors, a dict per row.
@@ -28,6 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from psycopg import pq
@@ -46,6 +48,8 @@ GOOD_CHUNK = 10_000         # goods per chunk of the goods extract (memory: abou
 CHILD_COLUMNS = {"characteristics": "characteristics", "free_stock": "warehouses",
                  "wholesale_tiers": "tiers", "photos": "photos"}
 GOODS_COLUMNS = {f.name: f.type for f in GOODS_SCHEMA if f.name not in CHILD_COLUMNS.values()}
+CHARACTERISTIC_COLUMNS = {"good_id": pa.int64(), "kind_id": pa.int64(), "value": pa.string(), "unit": pa.string()}
+KIND_COLUMNS = {"kind_id": pa.int64(), "name": pa.string(), "unit": pa.string(), "slug": pa.string()}
 
 T = TypeVar("T")
 _DONE = object()
@@ -112,12 +116,13 @@ def goods_batches(conn: Connection, scope: Scope, currency: str,
     raw = conn.connection.driver_connection
     params = {"currency": str(currency), "warehouse_ids": [int(w) for w in warehouse_ids]}
     chunks = list(_goods_chunks(conn, scope))
+    kinds = _read_csv(_copy_csv(raw, "characteristic_kinds", scope, params), KIND_COLUMNS, "characteristic_kinds")
     streams = ("goods", *CHILD_COLUMNS)
     csv_chunks = ({stream: _copy_csv(raw, stream, chunk, params) for stream in streams} for chunk in chunks)
     for csv in _read_ahead(csv_chunks):
         goods = _read_csv(csv.pop("goods"), GOODS_COLUMNS, "goods")
         if goods.num_rows:
-            yield _goods_batch(goods, csv)
+            yield _goods_batch(goods, csv, kinds)
 
 
 def _goods_chunks(conn: Connection, scope: Scope) -> Iterator[Scope]:
@@ -132,15 +137,29 @@ def _goods_chunks(conn: Connection, scope: Scope) -> Iterator[Scope]:
         yield Scope(id_range=(lo, hi))
 
 
-def _goods_batch(goods: pa.Table, children_csv: Mapping[str, bytearray]) -> pa.RecordBatch:
+def _goods_batch(goods: pa.Table, children_csv: Mapping[str, bytearray], kinds: pa.Table) -> pa.RecordBatch:
     good_ids = _ascending(goods.column("good_id").to_numpy(), "goods", strict=True)
     columns = [goods.column(name).combine_chunks() for name in GOODS_COLUMNS]
     for stream, column in CHILD_COLUMNS.items():
         list_type = GOODS_SCHEMA.field(column).type
-        item_types = {"good_id": pa.int64(), **{f.name: f.type for f in list_type.value_type}}
-        rows = _read_csv(children_csv[stream], item_types, stream)
+        if stream == "characteristics":
+            rows = _with_kinds(_read_csv(children_csv[stream], CHARACTERISTIC_COLUMNS, stream), kinds)
+        else:
+            item_types = {"good_id": pa.int64(), **{f.name: f.type for f in list_type.value_type}}
+            rows = _read_csv(children_csv[stream], item_types, stream)
         columns.append(_list_column(good_ids, rows, list_type, stream))
     return pa.RecordBatch.from_arrays(columns, schema=GOODS_SCHEMA)
+
+
+def _with_kinds(rows: pa.Table, kinds: pa.Table) -> pa.Table:
+    """Characteristic rows (good_id, kind_id, value, unit) with their kind's name and slug, and its unit where
+    the row has none."""
+    at = pc.index_in(rows.column("kind_id"), value_set=kinds.column("kind_id"))
+    if at.null_count:
+        raise RuntimeError("extract/characteristics.sql: a kind id that characteristic_kinds.sql does not list")
+    kind = kinds.take(at)
+    return pa.table({"good_id": rows.column("good_id"), "name": kind.column("name"), "value": rows.column("value"),
+                     "unit": pc.coalesce(rows.column("unit"), kind.column("unit")), "slug": kind.column("slug")})
 
 
 def _read_ahead(items: Iterator[T]) -> Iterator[T]:

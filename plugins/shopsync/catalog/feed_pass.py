@@ -546,7 +546,7 @@ class PassPlan:
     photo_base_url: str
     photos: PhotoFiles                 # the resized photos there are to link to
     changed_ids: list[int] | None      # the goods this run changed (None: a full extract)
-    changes: Path                      # their records (the run's changes/goods.parquet)
+    changes: Path                      # their records (the run's changes/goods.arrow)
     previous_token: str | None         # the snapshot state the cache must describe to be used
     token: str | None                  # the snapshot state this pass reads
 

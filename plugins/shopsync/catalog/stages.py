@@ -108,7 +108,7 @@ def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: e
 
 
 def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
-    """Read one data set (all, or what changed) into the run's changes/<dataset>.parquet."""
+    """Read one data set (all, or what changed) into the run's changes/<dataset>.arrow."""
     started = time.perf_counter()
     full = _is_full(run, dataset)
     mode = "full" if full else "incremental"
@@ -370,9 +370,7 @@ def _write_model_group_feeds(run: ExportRun, ctx: FeedContext, photos) -> list[d
     feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
     if not feeds:
         return []
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(run.workspace.snapshot("goods"))
+    table = snapshot.read_table(run.workspace.snapshot("goods"))
     table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
     no_group = table.filter(table.column("model_group_id").is_null())
     grouped = table.filter(table.column("model_group_id").is_valid())

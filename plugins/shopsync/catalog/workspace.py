@@ -54,7 +54,7 @@ class ShopWorkspace:
         return self.root / "snapshot"
 
     def snapshot(self, dataset: str) -> Path:
-        return self.snapshot_dir / f"{dataset}.parquet"
+        return self.snapshot_dir / f"{dataset}.arrow"
 
     @property
     def categories_path(self) -> Path:
@@ -77,7 +77,7 @@ class ShopWorkspace:
         return self.root / "runs" / key
 
     def changes(self, key: str, dataset: str) -> Path:
-        return self.run_dir(key) / "changes" / f"{dataset}.parquet"
+        return self.run_dir(key) / "changes" / f"{dataset}.arrow"
 
     def changed_ids_path(self, key: str, dataset: str) -> Path:
         return self.run_dir(key) / "changes" / f"{dataset}.ids.json"
