@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from shopsync.catalog import stages
+from shopsync.catalog import stages, validate
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.validate import FeedValidationError
 from shopsync.config import ShopSettings
@@ -172,7 +172,10 @@ def _build_next_run(seeded, settings, end):
     return _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
 
 
-def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch):
+@pytest.mark.parametrize("chunk", [None, 7], ids=["whole", "in chunks of 7 offers"])
+def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch, chunk):
+    if chunk:
+        monkeypatch.setattr(validate, "VALIDATE_CHUNK", chunk)
     published = local_dir / "published"
     settings = shop(published)
     end = datetime.now(UTC).replace(microsecond=0)

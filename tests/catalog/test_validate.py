@@ -14,6 +14,7 @@ from lxml import etree
 from shopsync.catalog.columns import batch_from_items
 from shopsync.catalog.model import CatalogItem, Category, FeedContext
 from shopsync.catalog.validate import (
+    FeedData,
     FeedValidation,
     FeedValidationError,
     Rejections,
@@ -21,6 +22,7 @@ from shopsync.catalog.validate import (
     markdown_cell,
     parse_number,
     raise_on_rejections,
+    read_feed,
     split_batch,
     summarize,
     validate_feed,
@@ -574,3 +576,51 @@ def test_missing_pictures_lists_only_the_absent_ones_per_offer(tmp_path: Path) -
     assert missing_pictures(cells, published_photos(tmp_path)) == [
         "https://s/photos/detail/x.jpg", None, None, None, "x.jpg|y.jpg"]
     assert missing_pictures(pd.Series(["a.jpg", None]), published_photos(tmp_path)) == [None, None]
+
+
+# --- a large feed, validated in chunks -----------------------------------------------------------
+
+def chunks_of(data: FeedData, size: int) -> list[FeedData]:
+    frame = data.frame
+    return [FeedData(frame.iloc[start:start + size].reset_index(drop=True), category_ids=data.category_ids)
+            for start in range(0, len(frame), size)]
+
+
+@pytest.mark.parametrize("profile", ["yml", "torgsoft_csv"])
+def test_a_feed_validated_in_chunks_fails_exactly_as_whole(tmp_path: Path, photo_dir: Path, profile: str) -> None:
+    rows = offers(9)
+    rows[1]["price"] = "0"
+    rows[7]["price"] = "0"                         # the same rule broken in two chunks: one failure, counts added
+    rows[8]["id"] = "2"                            # a duplicate across chunks, and good 9 missing from the feed
+    rows[4]["stock"] = "-1"
+    rows[6]["pictures"] = ["https://demo.example/photos/detail/404_0.jpg"]
+    del rows[5]                                    # 8 offers for 9 goods
+    expected = expected_for(offers(9))
+    expected.loc[expected.good_id == 4, "free_stock"] = 7
+    path = write_yml(tmp_path / "feed.xml", profile, rows) if profile == "yml" else \
+        write_torgsoft(tmp_path / "TSGoods.trs", rows, encoding="utf-8")
+    whole = read_feed(path, profile)
+
+    at_once = validate_feed(path, profile, expected, published_photo_dir=photo_dir, data=whole)
+    in_chunks = validate_feed(path, profile, expected, published_photo_dir=photo_dir,
+                              data=iter(chunks_of(read_feed(path, profile), 4)))
+
+    assert in_chunks.failures == at_once.failures and in_chunks.rows == at_once.rows == 8
+    assert {("expect_column_values_to_be_unique", "offer_id"), ("expect_table_row_count_to_equal", None),
+            ("expect_column_values_to_be_between", "price"), ("expect_column_values_to_be_between", "stock"),
+            ("expect_column_values_to_be_null", "missing_pictures"),
+            ("expect_column_pair_values_to_be_equal", "stock, free_stock")} <= failed(in_chunks)
+    price = next(f for f in in_chunks.failures if f.column == "price" and f.rule == "prices are above 0")
+    assert price.unexpected_count == 2 and price.examples == ["offer '2': price=0", "offer '8': price=0"]
+    unique = next(f for f in in_chunks.failures if f.expectation == "expect_column_values_to_be_unique")
+    assert unique.examples == ["offer '2'", "offer '2'"]
+
+
+def test_a_good_feed_in_chunks_passes(tmp_path: Path, photo_dir: Path) -> None:
+    rows = offers(9)
+    path = write_yml(tmp_path / "feed.xml", "rozetka_yml", rows)
+
+    validation = validate_feed(path, "rozetka_yml", expected_for(rows), published_photo_dir=photo_dir,
+                               data=chunks_of(read_feed(path, "rozetka_yml"), 2))
+
+    assert validation.success and validation.rows == 9

@@ -507,20 +507,28 @@ def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
 
 
 def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict):
-    """The offers the catalog pass read back from a feed it wrote (None: read the file itself)."""
+    """The offers the catalog pass read back from a feed it wrote, in chunks of VALIDATE_CHUNK offers (None:
+    read the file itself)."""
     import pyarrow.parquet as pq
 
-    from shopsync.catalog.validate import YML_PROFILES, FeedData
+    from shopsync.catalog.validate import VALIDATE_CHUNK, YML_PROFILES, FeedData
 
     path = run.run_dir_path("offers") / f"{file_name}.parquet"
     if not path.exists():
         return None
-    frame = pq.read_table(path).to_pandas()
-    frame = frame.drop(columns=read_back.get("absent_offer_columns", {}).get(file_name, []))
+    absent = read_back.get("absent_offer_columns", {}).get(file_name, [])
+    missing = read_back.get("missing_columns", {}).get(file_name, [])
     categories = {str(category_id) for category_id in feed_context(run).categories} \
         if profile in YML_PROFILES else None
-    return FeedData(frame, category_ids=categories,
-                    missing_columns=read_back.get("missing_columns", {}).get(file_name, []))
+
+    def chunks() -> Iterator[FeedData]:
+        offers = pq.ParquetFile(path)
+        parts = offers.iter_batches(batch_size=VALIDATE_CHUNK) if offers.metadata.num_rows \
+            else [offers.schema_arrow.empty_table()]          # a feed without offers: one empty chunk
+        for part in parts:
+            yield FeedData(part.to_pandas().drop(columns=absent), category_ids=categories, missing_columns=missing)
+
+    return chunks()
 
 
 # --- publish ------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import math
 import numbers
@@ -23,7 +24,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")     # 0-31 except tab, LF, CR
 CONTROL_CHARACTERS_REGEX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"              # the same, for GX (re syntax)
 EXAMPLES = 5                                                          # offending values shown per failure
+VALIDATE_CHUNK = 100_000     # offers per Great Expectations run of a read-back feed (memory: one chunk's frame)
 
 OnBadItem = Literal["skip", "fail"]
 
@@ -494,7 +496,37 @@ def _offers_frame(columns: dict[str, list]) -> pd.DataFrame:
 
 # --- 2b. what GX checks on top of the feed columns -----------------------------------------------
 
-def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_dir: Path | None) -> None:
+@dataclass(frozen=True)
+class CheckInputs:
+    """What the check columns of every chunk of one feed are computed against (prepared once per feed, as
+    Arrow and numpy arrays: a million expected goods are not a million Python strings)."""
+    expected_ids: pa.Array              # the goods that should be in the feed, as offer ids (strings)
+    free_stock: Any                     # numpy float64 array, aligned with expected_ids
+    expected_count: int                 # distinct expected goods
+    photos: PublishedPhotos | None
+
+    @classmethod
+    def of(cls, expected: pd.DataFrame, published_photo_dir: Path | None) -> CheckInputs:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        good_ids = pa.array(expected["good_id"].astype("int64").to_numpy())
+        return cls(expected_ids=good_ids.cast(pa.string()),
+                   free_stock=expected["free_stock"].astype("float64").to_numpy(),
+                   expected_count=pc.count_distinct(good_ids).as_py(),
+                   photos=None if published_photo_dir is None else published_photos(published_photo_dir))
+
+    def missing_goods(self, offer_ids: pd.Series) -> list[str]:
+        """The expected goods (offer ids, in good id order) that are not among these offer ids."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        present = pa.array(offer_ids.dropna().astype(str).tolist(), pa.string())
+        missing = pc.unique(self.expected_ids.filter(pc.invert(pc.is_in(self.expected_ids, value_set=present))))
+        return [str(good) for good in sorted(int(value) for value in missing.to_pylist())]
+
+
+def add_check_columns(data: FeedData, checks: CheckInputs) -> None:
     """Columns the suite checks besides what the feed says.
 
     Most hold the offending value and are expected to be null, so a failure shows the value: an offer id
@@ -511,12 +543,10 @@ def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_di
     for name in ("unexpected_offer_id", "undefined_category_id", "missing_pictures"):
         frame[name] = None
     if "offer_id" in frame:
-        expected_ids = [str(good_id) for good_id in expected["good_id"].astype("int64")]
         offer_ids = frame["offer_id"]
-        position = _positions_in(offer_ids, expected_ids)          # first occurrence of each expected id
+        position = _positions_in(offer_ids, checks.expected_ids)     # first occurrence of each expected id
         frame["unexpected_offer_id"] = offer_ids.where(offer_ids.notna() & (position < 0))
-        free_stock = expected["free_stock"].astype("float64").to_numpy()
-        frame["free_stock"] = np.where(position >= 0, free_stock[np.maximum(position, 0)], np.nan)
+        frame["free_stock"] = np.where(position >= 0, checks.free_stock[np.maximum(position, 0)], np.nan)
     if "stock" in frame:
         stock = frame["stock"]
         frame["fractional_stock"] = stock.where(stock.notna() & (stock % 1 != 0))
@@ -524,8 +554,8 @@ def add_check_columns(data: FeedData, expected: pd.DataFrame, published_photo_di
         categories = frame["category_id"]
         defined = _positions_in(categories, sorted(data.category_ids)) >= 0
         frame["undefined_category_id"] = categories.where(categories.notna() & ~defined)
-    if published_photo_dir is not None and "pictures" in frame:
-        frame["missing_pictures"] = missing_pictures(frame["pictures"], published_photos(published_photo_dir))
+    if checks.photos is not None and "pictures" in frame:
+        frame["missing_pictures"] = missing_pictures(frame["pictures"], checks.photos)
 
 
 def missing_pictures(pictures: pd.Series, published: PublishedPhotos) -> list[str | None]:
@@ -553,14 +583,15 @@ def missing_pictures(pictures: pd.Series, published: PublishedPhotos) -> list[st
     return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string())).to_pylist()
 
 
-def _positions_in(values: pd.Series, candidates: list[str]) -> Any:
+def _positions_in(values: pd.Series, candidates: list[str] | pa.Array) -> Any:
     """Per value, the index of its first occurrence among the candidates, -1 if absent (pyarrow, not
     pandas' isin: on Arrow-backed strings that runs a Python loop per value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     texts = pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())
-    found = pc.index_in(texts, value_set=pa.array(candidates, pa.string()))
+    value_set = candidates if isinstance(candidates, pa.Array) else pa.array(candidates, pa.string())
+    found = pc.index_in(texts, value_set=value_set)
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
 
 
@@ -614,6 +645,7 @@ class Rule:
     expectation: str          # class name in great_expectations.expectations
     rule: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    whole_feed: bool = False  # needs every offer at once (checked on the offer ids alone when in chunks)
 
 
 def suite_rules(profile: str) -> list[Rule]:
@@ -626,11 +658,11 @@ def suite_rules(profile: str) -> list[Rule]:
              {"column_set": list(REQUIRED_OFFER_COLUMNS[profile]), "exact_match": False}),
         Rule("ExpectColumnValuesToNotBeNull", "every offer has an id", {"column": "offer_id"}),
         Rule("ExpectColumnValueLengthsToBeBetween", "offer ids are not empty", {"column": "offer_id", "min_value": 1}),
-        Rule("ExpectColumnValuesToBeUnique", "offer ids are unique", {"column": "offer_id"}),
+        Rule("ExpectColumnValuesToBeUnique", "offer ids are unique", {"column": "offer_id"}, whole_feed=True),
         Rule("ExpectColumnValuesToBeNull", "offer ids are the ids of goods that should be published (stable ids)",
              {"column": "unexpected_offer_id"}),
         Rule("ExpectTableRowCountToEqual", "every good that should be published is in the feed",
-             {"value": param("expected_offer_count")}),
+             {"value": param("expected_offer_count")}, whole_feed=True),
         Rule("ExpectColumnValuesToNotBeNull", "every offer has a name", {"column": "name"}),
         Rule("ExpectColumnValueLengthsToBeBetween", "names are not empty", {"column": "name", "min_value": 1}),
         Rule("ExpectColumnValuesToNotMatchRegex", "names have no control characters",
@@ -654,6 +686,18 @@ def suite_rules(profile: str) -> list[Rule]:
                  {"column": "undefined_category_id"}),
         ]
     return rules
+
+
+SuitePart = Literal["all", "rows", "whole_feed"]
+
+
+def suite_part(profile: str, part: SuitePart) -> list[Rule]:
+    """A profile's rules: all of them, the per-row ones (run on each chunk of a large feed), or the ones
+    that need the whole feed (run once on its offer ids)."""
+    rules = suite_rules(profile)
+    if part == "all":
+        return rules
+    return [rule for rule in rules if rule.whole_feed == (part == "whole_feed")]
 
 
 REQUIRED_OFFER_COLUMNS = {
@@ -698,20 +742,21 @@ class _Gx:
                 cls._instance = cls()
             return cls._instance
 
-    def definition(self, profile: str) -> Any:
+    def definition(self, profile: str, part: SuitePart = "all") -> Any:
         with self._lock:
-            if profile not in self.definitions:
-                self.definitions[profile] = self._build(profile)
-            return self.definitions[profile]
+            if (profile, part) not in self.definitions:
+                self.definitions[profile, part] = self._build(profile, part)
+            return self.definitions[profile, part]
 
-    def _build(self, profile: str) -> Any:
-        suite = self.context.suites.add(self.gx.ExpectationSuite(name=f"feed_{profile}"))
-        for rule in suite_rules(profile):
+    def _build(self, profile: str, part: SuitePart) -> Any:
+        name = f"feed_{profile}" if part == "all" else f"feed_{profile}_{part}"
+        suite = self.context.suites.add(self.gx.ExpectationSuite(name=name))
+        for rule in suite_part(profile, part):
             expectation_class = getattr(self.gx.expectations, rule.expectation)
             suite.add_expectation(expectation_class(**rule.kwargs, meta={"rule": rule.rule}))
-        batch = self.asset.add_batch_definition_whole_dataframe(name=profile)
+        batch = self.asset.add_batch_definition_whole_dataframe(name=name)
         return self.context.validation_definitions.add(
-            self.gx.ValidationDefinition(name=f"feed_{profile}", data=batch, suite=suite))
+            self.gx.ValidationDefinition(name=name, data=batch, suite=suite))
 
 
 def warm_up_great_expectations() -> threading.Thread:
@@ -764,34 +809,90 @@ def validate_feed(
     expected: pd.DataFrame,
     encoding: str = "utf-8",
     published_photo_dir: Path | None = None,
-    data: FeedData | None = None,
+    data: FeedData | Iterable[FeedData] | None = None,
 ) -> FeedValidation:
     """Read the written feed back and run the profile's suite on it.
 
     `data` is the feed already read back (its offers, as the writer parsed its own output): then the file
-    is not read again.
+    is not read again. It may come in chunks (consecutive offers of the feed, at least one chunk): the suite
+    then runs per chunk without its whole-feed rules, which run once on the offer ids of every chunk, so
+    memory holds one chunk, not the feed.
     `expected` has good_id and free_stock for every good that should be in the feed.
     `published_photo_dir` is where the photos are published from (process_photos' output_dir): see
     PublishedPhotos.has for when a picture counts as present.
     """
     started = time.perf_counter()
-
-    def result(success: bool, rows: int, failures: list[ExpectationFailure]) -> FeedValidation:
-        return FeedValidation(success, rows, failures, time.perf_counter() - started, profile, str(path))
-
     try:
         if data is None:
             data = read_feed(path, profile, encoding)
     except FeedUnreadable as exc:
         return unreadable_feed(path, profile, [str(exc)], started)
-    add_check_columns(data, expected, published_photo_dir)
-    failures = _run_suite(data, profile, expected)
+    checks = CheckInputs.of(expected, published_photo_dir)
+    chunks = iter([data] if isinstance(data, FeedData) else data)
+    first = next(chunks)
+    second = next(chunks, None)
+    if second is None:
+        rows, failures = len(first.frame), _checked_chunk(first, profile, "all", checks)
+    else:
+        rows, failures = _checked_in_chunks(itertools.chain([first, second], chunks), profile, checks)
+    order = {rule.rule: index for index, rule in enumerate(suite_rules(profile))}
+    failures = sorted(failures, key=lambda f: order.get(f.rule, len(order)))
+    return FeedValidation(not failures, rows, failures, time.perf_counter() - started, profile, str(path))
+
+
+def _checked_chunk(data: FeedData, profile: str, part: SuitePart, checks: CheckInputs) -> list[ExpectationFailure]:
+    add_check_columns(data, checks)
+    failures = _run_suite(data, profile, part, checks, _absent_columns(data, profile))
     if data.malformed_rows:
         failures.append(ExpectationFailure(
             "shopsync_rows_match_header", None, len(data.malformed_rows),
             [f"line {line}" for line in data.malformed_rows[:EXAMPLES]],
             "every row has as many fields as the header"))
-    return result(not failures, len(data.frame), failures)
+    return failures
+
+
+def _checked_in_chunks(chunks: Iterable[FeedData], profile: str,
+                       checks: CheckInputs) -> tuple[int, list[ExpectationFailure]]:
+    """Per-row rules chunk by chunk, then the whole-feed rules on the offer ids of all of them."""
+    import pandas as pd
+
+    failures = _MergedFailures()
+    offer_ids: list[pd.Series] = []
+    rows = 0
+    absent: set[str] = set()
+    for chunk in chunks:
+        failures.add(_checked_chunk(chunk, profile, "rows", checks))
+        absent = _absent_columns(chunk, profile)
+        frame = chunk.frame
+        offer_ids.append(frame["offer_id"] if "offer_id" in frame else pd.Series([None] * len(frame), dtype=object))
+        rows += len(frame)
+    whole = FeedData(pd.DataFrame({"offer_id": pd.concat(offer_ids, ignore_index=True)}))
+    failures.add(_run_suite(whole, profile, "whole_feed", checks, absent))
+    return rows, failures.merged()
+
+
+class _MergedFailures:
+    """One failure per expectation over every chunk: counts added, the first EXAMPLES examples kept."""
+
+    def __init__(self) -> None:
+        self.found: dict[tuple, ExpectationFailure] = {}
+
+    def add(self, failures: list[ExpectationFailure]) -> None:
+        for failure in failures:
+            key = (failure.expectation, failure.column, failure.rule)
+            before = self.found.get(key)
+            if before is None:
+                self.found[key] = failure
+            elif before.unexpected_count is not None and failure.unexpected_count is not None:
+                self.found[key] = replace(before, unexpected_count=before.unexpected_count + failure.unexpected_count,
+                                          examples=(before.examples + failure.examples)[:EXAMPLES])
+
+    def merged(self) -> list[ExpectationFailure]:
+        return list(self.found.values())
+
+
+def _absent_columns(data: FeedData, profile: str) -> set[str]:
+    return set(REQUIRED_OFFER_COLUMNS[profile]) - set(data.frame.columns)
 
 
 def unreadable_feed(path: Path, profile: str, problems: list[str], started: float) -> FeedValidation:
@@ -801,31 +902,30 @@ def unreadable_feed(path: Path, profile: str, problems: list[str], started: floa
     return FeedValidation(False, 0, [failure], time.perf_counter() - started, profile, str(path))
 
 
-def _run_suite(data: FeedData, profile: str, expected: pd.DataFrame) -> list[ExpectationFailure]:
-    frame = data.frame
-    definition = _Gx.get().definition(profile)
-    expected_ids = [str(good_id) for good_id in sorted({int(good_id) for good_id in expected["good_id"]})]
+def _run_suite(data: FeedData, profile: str, part: SuitePart, checks: CheckInputs,
+               absent: set[str]) -> list[ExpectationFailure]:
+    """The failed expectations of one part of the profile's suite on data (absent: required feed columns
+    the feed lacks, reported once by the table-columns check)."""
+    definition = _Gx.get().definition(profile, part)
     # Not unexpected_index_column_names: GX then reads every unexpected row cell by cell (minutes when a
     # whole 100k feed fails a rule). Row numbers are cheap; _examples maps them to offer ids.
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES}
     outcome = definition.run(
-        batch_parameters={"dataframe": frame},
-        expectation_parameters={"expected_offer_count": len(expected_ids)},
+        batch_parameters={"dataframe": data.frame},
+        expectation_parameters={"expected_offer_count": checks.expected_count},
         result_format=result_format,
     )
-    absent = set(REQUIRED_OFFER_COLUMNS[profile]) - set(frame.columns)
     failures = []
     for item in outcome.results:
         if item.success:
             continue
-        failure = _failure(item, data, expected_ids, absent)
+        failure = _failure(item, data, checks, absent)
         if failure is not None:
             failures.append(failure)
-    order = {rule.rule: index for index, rule in enumerate(suite_rules(profile))}
-    return sorted(failures, key=lambda f: order.get(f.rule, len(order)))
+    return failures
 
 
-def _failure(item: Any, data: FeedData, expected_ids: list[str], absent: set[str]) -> ExpectationFailure | None:
+def _failure(item: Any, data: FeedData, checks: CheckInputs, absent: set[str]) -> ExpectationFailure | None:
     config = item.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column") or (f"{kwargs['column_A']}, {kwargs['column_B']}" if "column_A" in kwargs else None)
@@ -840,7 +940,7 @@ def _failure(item: Any, data: FeedData, expected_ids: list[str], absent: set[str
         return ExpectationFailure(config.type, None, None, [f"missing column: {name}" for name in data.missing_columns]
                                   or [f"missing: {', '.join(sorted(absent))}"], rule)
     if config.type == "expect_table_row_count_to_equal":
-        return ExpectationFailure(config.type, None, None, _row_count_examples(data, expected_ids), rule)
+        return ExpectationFailure(config.type, None, None, _row_count_examples(data, checks), rule)
     examples = _examples(details, _columns_of(kwargs), data.frame)
     return ExpectationFailure(config.type, column, details.get("unexpected_count"), examples, rule)
 
@@ -894,10 +994,10 @@ def _plain(value: object) -> str:
     return str(getattr(value, "item", lambda: value)())
 
 
-def _row_count_examples(data: FeedData, expected_ids: list[str]) -> list[str]:
-    present = set(data.frame["offer_id"].dropna()) if "offer_id" in data.frame else set()
-    missing = [good for good in expected_ids if good not in present]
-    examples = [f"{len(data.frame)} offers, {len(expected_ids)} expected"]
+def _row_count_examples(data: FeedData, checks: CheckInputs) -> list[str]:
+    offer_ids = data.frame["offer_id"] if "offer_id" in data.frame else data.frame.index.to_series().iloc[:0]
+    missing = checks.missing_goods(offer_ids)
+    examples = [f"{len(data.frame)} offers, {checks.expected_count} expected"]
     if missing:
         examples.append(f"missing goods: {', '.join(missing[:EXAMPLES])}" + (" …" if len(missing) > EXAMPLES else ""))
     return examples
