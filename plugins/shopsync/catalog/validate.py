@@ -855,18 +855,20 @@ def _checked_in_chunks(chunks: Iterable[FeedData], profile: str,
                        checks: CheckInputs) -> tuple[int, list[ExpectationFailure]]:
     """Per-row rules chunk by chunk, then the whole-feed rules on the offer ids of all of them."""
     import pandas as pd
+    import pyarrow as pa
 
     failures = _MergedFailures()
-    offer_ids: list[pd.Series] = []
+    offer_ids: list[pa.Array] = []      # Arrow, not the chunks' Series: those would keep each chunk's frame alive
     rows = 0
     absent: set[str] = set()
     for chunk in chunks:
         failures.add(_checked_chunk(chunk, profile, "rows", checks))
         absent = _absent_columns(chunk, profile)
         frame = chunk.frame
-        offer_ids.append(frame["offer_id"] if "offer_id" in frame else pd.Series([None] * len(frame), dtype=object))
+        ids = frame["offer_id"] if "offer_id" in frame else pd.Series([None] * len(frame), dtype=object)
+        offer_ids.append(pa.array(ids.astype(object).where(ids.notna(), None).tolist(), pa.string()))
         rows += len(frame)
-    whole = FeedData(pd.DataFrame({"offer_id": pd.concat(offer_ids, ignore_index=True)}))
+    whole = FeedData(pd.DataFrame({"offer_id": pa.chunked_array(offer_ids, pa.string()).to_pandas()}))
     failures.add(_run_suite(whole, profile, "whole_feed", checks, absent))
     return rows, failures.merged()
 
