@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from shopsync.catalog import stages, validate
+from shopsync.catalog import snapshot, stages, validate
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.validate import FeedValidationError
 from shopsync.config import ShopSettings
@@ -342,3 +342,19 @@ def test_rebuilding_a_published_run_leaves_the_published_feeds_alone(seeded, loc
     stages.merge_dataset(run, "goods")
     stages.build_feeds(run)
     assert digests(published) == before                          # until it is published itself
+
+
+def test_a_workspace_with_the_old_parquet_snapshot_is_rebuilt_in_full(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    workspace = stages.ExportRun(shop=settings, interval_start=end, interval_end=end).workspace
+    arrow = workspace.snapshot("goods")
+    old = arrow.with_suffix(".parquet")
+    pq.write_table(snapshot.read_table(arrow), old)         # what a shop's workspace held before the IPC layout
+    arrow.unlink()
+
+    summary = export(seeded, settings, end + timedelta(hours=1), full=False)
+
+    assert summary["changed"]["goods"] == GOODS                 # everything extracted again
+    assert not old.exists() and snapshot.row_count(arrow) == GOODS

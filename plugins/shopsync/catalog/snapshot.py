@@ -9,7 +9,7 @@ state and memory stays flat however big the catalog is.
 Arrow IPC with zstd rather than Parquet: a full 100k-goods snapshot (262 MB in memory) writes in 0.3 s of CPU
 and reads back in 0.3 s, against 0.6 s and 0.9 s for Parquet, whose decoding of lists of strings costs; the
 file is 37 MB instead of 11 MB (bench/, docs/decisions.md). A workspace from before (`*.parquet`) has no
-snapshot in the new layout, so its next export extracts everything.
+snapshot in the new layout, so its next export extracts everything (and its merge removes the old file).
 """
 
 from __future__ import annotations

@@ -165,6 +165,7 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         previous_token = ws.read_state().get(dataset, {}).get("snapshot_token")
         if meta["mode"] == "full":
             _replace_keeping_source(changes, ws.snapshot(dataset))
+            ws.snapshot(dataset).with_suffix(".parquet").unlink(missing_ok=True)   # the layout before Arrow IPC
             stats = snapshot.MergeStats(kept=0, replaced=0, added=snapshot.row_count(ws.snapshot(dataset)), removed=0)
         else:
             stats = snapshot.merge(ws.snapshot(dataset), changes, meta["ids"], SCHEMA_OF[dataset])
