@@ -518,10 +518,9 @@ class CheckInputs:
 
     def missing_goods(self, offer_ids: pd.Series) -> list[str]:
         """The expected goods (offer ids, in good id order) that are not among these offer ids."""
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        present = pa.array(offer_ids.dropna().astype(str).tolist(), pa.string())
+        present = _arrow_strings(offer_ids)
         missing = pc.unique(self.expected_ids.filter(pc.invert(pc.is_in(self.expected_ids, value_set=present))))
         return [str(good) for good in sorted(int(value) for value in missing.to_pylist())]
 
@@ -568,7 +567,7 @@ def missing_pictures(pictures: pd.Series, published: PublishedPhotos) -> list[st
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cells = pa.array(pictures.astype(object).where(pictures.notna(), None).tolist(), pa.string())
+    cells = _arrow_strings(pictures)
     cells = pc.if_else(pc.equal(cells, ""), pa.scalar(None, pa.string()), cells)
     lists = pc.split_pattern(cells, "|")
     flat = pc.list_flatten(lists)
@@ -583,13 +582,20 @@ def missing_pictures(pictures: pd.Series, published: PublishedPhotos) -> list[st
     return pc.if_else(pa.array(counts > 0), joined, pa.scalar(None, pa.string())).to_pylist()
 
 
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """A column of the offers frame as an Arrow string array (missing values null)."""
+    import pyarrow as pa
+
+    return pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())
+
+
 def _positions_in(values: pd.Series, candidates: list[str] | pa.Array) -> Any:
     """Per value, the index of its first occurrence among the candidates, -1 if absent (pyarrow, not
     pandas' isin: on Arrow-backed strings that runs a Python loop per value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    texts = pa.array(values.astype(object).where(values.notna(), None).tolist(), pa.string())
+    texts = _arrow_strings(values)
     value_set = candidates if isinstance(candidates, pa.Array) else pa.array(candidates, pa.string())
     found = pc.index_in(texts, value_set=value_set)
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False)
@@ -866,7 +872,7 @@ def _checked_in_chunks(chunks: Iterable[FeedData], profile: str,
         absent = _absent_columns(chunk, profile)
         frame = chunk.frame
         ids = frame["offer_id"] if "offer_id" in frame else pd.Series([None] * len(frame), dtype=object)
-        offer_ids.append(pa.array(ids.astype(object).where(ids.notna(), None).tolist(), pa.string()))
+        offer_ids.append(_arrow_strings(ids))
         rows += len(frame)
     whole = FeedData(pd.DataFrame({"offer_id": pa.chunked_array(offer_ids, pa.string()).to_pandas()}))
     failures.add(_run_suite(whole, profile, "whole_feed", checks, absent))
