@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.errors import ShopsyncError
+from shopsync.errors import PermanentError
 from shopsync.paths import include_dir
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ VALIDATE_CHUNK = 100_000     # offers per Great Expectations run of a read-back 
 OnBadItem = Literal["skip", "fail"]
 
 
-class FeedValidationError(ShopsyncError):
+class FeedValidationError(PermanentError):
     """Goods or a written feed broke the rules and the shop is set to fail rather than skip."""
 
 

@@ -15,13 +15,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from shopsync import stock
-from shopsync.errors import ShopsyncError
+from shopsync.errors import PermanentError
 from shopsync.orders.sql import statement
 
 CANCELLABLE = ("new", "reserved")
 
 
-class InvalidTransition(ShopsyncError):
+class InvalidTransition(PermanentError):
     """The invoice is not in a status the requested step starts from."""
 
 
@@ -52,7 +52,7 @@ def ship(
 ) -> int:
     """Goods leave the warehouse: a delivery note, reservations 'shipped', on-hand stock down; returns the note id."""
     if not carrier or not carrier.strip():
-        raise ShopsyncError(f"invoice {invoice_id}: a carrier is needed to ship it")
+        raise PermanentError(f"invoice {invoice_id}: a carrier is needed to ship it")
     _require(conn, invoice_id, ("reserved",), "shipped", hint=" (reserve all its goods first)")
     stock.ship_invoice(conn, invoice_id)
     note_id = conn.execute(statement("insert_delivery_note"), {
@@ -96,7 +96,7 @@ def _require(
 ) -> sa.Row:
     invoice = conn.execute(statement("lock_invoice"), {"invoice_id": invoice_id}).first()
     if invoice is None:
-        raise ShopsyncError(f"invoice {invoice_id} does not exist")
+        raise PermanentError(f"invoice {invoice_id} does not exist")
     if invoice.status not in allowed:
         raise InvalidTransition(
             f"invoice {invoice_id} is {invoice.status}; only {' or '.join(allowed)} invoices can be {target}{hint}"
