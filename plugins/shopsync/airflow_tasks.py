@@ -117,4 +117,5 @@ def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
         "reserved_goods": summary.reserved_goods,
         "files": [outcome.summary_line() for outcome in summary.files],
         "quarantined": [outcome.destination for outcome in summary.files if outcome.quarantined],
+        "conflicts": summary.conflicts(),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -85,9 +86,9 @@ def cmd_shops(args: argparse.Namespace) -> int:
 
 
 def print_order_problems(orders: list[dict]) -> None:
-    """One line per flagged or rejected order of a file, with its reasons."""
+    """One line per flagged, conflicting or rejected order of a file, with its reasons."""
     for order in orders:
-        if order["status"] in ("rejected", "flagged"):
+        if order["status"] in ("rejected", "flagged", "conflict"):
             print(f"    order {order['order_number'] or '#' + str(order['position'])}: {order['status']}: "
                   + "; ".join(order["reasons"]))
 
@@ -101,7 +102,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     shop = get_shop(args.shop)
     engine = get_engine()
-    totals = {"applied": 0, "skipped": 0, "flagged": 0, "rejected": 0}
+    totals = {"applied": 0, "skipped": 0, "flagged": 0, "rejected": 0, "conflicts": 0}
     for name in args.files:
         path = Path(name)
         try:
@@ -140,21 +141,43 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_orders(args: argparse.Namespace) -> int:
+    from shopsync.config import get_shop
     from shopsync.db import get_engine
-    from shopsync.orders.workflow import list_invoices
+    from shopsync.orders.workflow import list_invoices, open_conflicts, resolve_conflict
 
-    with get_engine().connect() as conn:
-        rows = list_invoices(conn, args.shop, args.status)
-    if not rows:
-        print(f"no invoices for shop {args.shop}" + (f" with status {args.status}" if args.status else ""))
+    shop = get_shop(args.shop)
+    if args.resolve_conflict is not None:
+        with get_engine().begin() as conn:
+            invoice_id = resolve_conflict(conn, shop.id, args.resolve_conflict, args.note)
+        print(f"conflict {args.resolve_conflict} resolved; invoice {invoice_id} no longer lists it")
         return 0
-    print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  attention")
+    with get_engine().connect() as conn:
+        rows = list_invoices(conn, shop.id, args.status, args.attention)
+        conflicts = open_conflicts(conn, shop.id)
+    if not rows:
+        print(f"no invoices for shop {shop.id}" + (f" with status {args.status}" if args.status else ""))
+    else:
+        print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  attention")
     for row in rows:
         mapping = row._mapping
         reasons = "; ".join(mapping.get("attention_reasons") or [])
         print(f"{mapping['id']:>8} {mapping['external_number']:<16} {mapping['status']:<10} "
               f"{mapping['payment_status']:<8} {mapping['total']:>10}  {reasons}")
+    print_open_conflicts(shop.id, conflicts)
     return 0
+
+
+def print_open_conflicts(shop_id: str, conflicts: list) -> None:
+    """The order numbers sent again with other content that need a person, and how to close each."""
+    if not conflicts:
+        return
+    print(f"needs attention: {len(conflicts)} order(s) sent again with other content (the invoice keeps the first):")
+    for conflict in conflicts:
+        seen = f", seen {conflict.times_seen} times" if conflict.times_seen > 1 else ""
+        print(f"  conflict {conflict.id}: order {conflict.external_number} (invoice {conflict.invoice_id}) "
+              f"in {conflict.file_name or 'no file'} on {conflict.created_at:%Y-%m-%d %H:%M}{seen}: different "
+              f"{', '.join(conflict.differs)}")
+    print(f"  when dealt with: shopsync orders --shop {shop_id} --resolve-conflict <id> [--note TEXT]")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -229,9 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--fixed", metavar="FILE", help="a corrected copy to apply instead of the quarantined bytes")
     replay.set_defaults(handler=cmd_replay)
 
-    orders = commands.add_parser("orders", help="list a shop's invoices by status")
+    orders = commands.add_parser("orders", help="list a shop's invoices by status, and what needs attention")
     orders.add_argument("--shop", required=True)
     orders.add_argument("--status", choices=["new", "reserved", "shipped", "delivered", "cancelled"])
+    orders.add_argument("--attention", action="store_true", help="only invoices that need a person to look")
+    orders.add_argument("--resolve-conflict", type=int, metavar="ID",
+                        help="mark an order sent again with other content as dealt with")
+    orders.add_argument("--note", default="resolved by hand", help="what was done (with --resolve-conflict)")
     orders.set_defaults(handler=cmd_orders)
     return parser
 
@@ -240,7 +267,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()          # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # the reader (`| head`) has gone: stop quietly; stdout goes to /dev/null so the exit flush is silent
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except ShopsyncError as exc:
         print(f"shopsync: error: {exc}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -83,6 +84,16 @@ class OrdersInbox(Strict):
         return self
 
 
+class OrderChecks(Strict):
+    """When an order that lands is flagged for a person to look at (see docs/operations.md, orders guarantees)."""
+    # a line priced below this share of the good's accounting (retail) price; 0 turns the check off
+    min_price_share: Annotated[Decimal, Field(ge=0, le=1)] = Decimal("0.5")
+    # one order asking for more than this share of a good's free stock (at the shop's warehouses, before it
+    # reserves) and for more than share_min_quantity units: nothing of that good is reserved until confirmed
+    max_free_stock_share: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
+    share_min_quantity: Annotated[Decimal, Field(ge=0)] = Decimal("10")
+
+
 class ShopSettings(Strict):
     id: str
     name: str
@@ -97,6 +108,7 @@ class ShopSettings(Strict):
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
     destination: Destination
     orders_inbox: OrdersInbox
+    order_checks: OrderChecks = Field(default_factory=OrderChecks)
     owner: str = "shopsync"
     alert_emails: list[str] = Field(default_factory=list)
 

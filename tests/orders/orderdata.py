@@ -73,7 +73,12 @@ def load_shop_data(engine: Engine) -> None:
                         " VALUES (:b, 500, :s, :v)"), {"b": barcode, "s": status, "v": valid_until})
 
 
-def line(good_id: int | None, quantity="1", price="100", good_ref: str | None = None, **extra) -> OrderLine:
+RETAIL = "retail"   # line()'s default price: the good's retail price (an order far below it is flagged)
+
+
+def line(good_id: int | None, quantity="1", price=RETAIL, good_ref: str | None = None, **extra) -> OrderLine:
+    if price == RETAIL:
+        price = GOODS[good_id][3] if good_id in GOODS else "100"
     return OrderLine(
         good_ref=good_ref if good_ref is not None else str(good_id),
         good_id=good_id,

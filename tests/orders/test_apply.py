@@ -61,8 +61,8 @@ def test_order_in_stock_is_applied_and_reserved_from_the_shops_warehouses_in_ord
 
 def test_good_found_by_article_or_barcode_when_the_id_is_not_ours(shop_db):
     result = apply(shop_db, order("A-2", [
-        line(None, good_ref="shop-sku-1", article="ART-102"),
-        line(999, good_ref="4820000000101"),
+        line(None, good_ref="shop-sku-1", article="ART-102", price="2200"),
+        line(999, good_ref="4820000000101", price="1500"),
     ]))
     assert result.status == "applied"
     assert result.reserved == {101: 1, 102: 1}
@@ -80,11 +80,11 @@ def test_same_order_twice_makes_one_invoice_and_touches_the_customer_once(shop_d
     assert scalar(shop_db, "SELECT updated_at FROM customers WHERE id = :i", i=first.customer_id) == updated_at
 
 
-def test_same_order_number_with_different_content_is_skipped_and_the_first_wins(shop_db):
+def test_same_order_number_with_different_content_is_a_conflict_and_the_first_wins(shop_db):
     first = apply(shop_db, order("A-4", [line(101, "1", "1500")]))
     second = apply(shop_db, order("A-4", [line(102, "5", "2200")], customer(city="Харків"),
                                   gift_certificates=["GC-VALID"], bonus_pay=Decimal(50)))
-    assert second.status == "skipped"
+    assert second.status == "conflict" and second.invoice_id == first.invoice_id
     assert active_reserved(shop_db, first.invoice_id) == [(101, 1, 1)]
     assert invoice(shop_db, first.invoice_id).total == Decimal("1500.00")
     assert scalar(shop_db, "SELECT city FROM customers WHERE id = :i", i=first.customer_id) == "Київ"
@@ -136,7 +136,7 @@ def test_bad_quantity_flags_the_order_and_reserves_nothing(shop_db, quantity, re
     assert result.status == "flagged"
     assert f"line 2 (102 «Кросівки»): {reason}" in result.reasons
     assert count(shop_db, "reservations") == 0
-    assert invoice(shop_db, result.invoice_id).total == Decimal("100.00")    # only the usable line
+    assert invoice(shop_db, result.invoice_id).total == Decimal("1500.00")    # only the usable line
 
 
 def test_problems_reported_by_the_parser_flag_the_order(shop_db):
@@ -264,7 +264,7 @@ def test_numbers_beyond_the_columns_flag_the_order_instead_of_failing_it(shop_db
     stored = rows(shop_db, "SELECT quantity, ordered_price FROM invoice_lines WHERE invoice_id = :i ORDER BY line_no",
                   i=result.invoice_id)
     assert [tuple(x) for x in stored] == [
-        (0, Decimal("100.00")), (0, Decimal("100.00")), (1, None), (0, Decimal("100.00")), (1, Decimal("10.00")),
+        (0, Decimal("1500.00")), (0, Decimal("2200.00")), (1, None), (0, Decimal("2200.00")), (1, Decimal("10.00")),
     ]
 
 

@@ -43,6 +43,11 @@ def test_normalise_email(raw, expected):
 
 
 def _upsert(engine, buyer):
+    """(customer id, action) of the order's customer."""
+    return _match(engine, buyer)[:2]
+
+
+def _match(engine, buyer):
     with engine.begin() as conn:
         return upsert_customer(conn, buyer)
 
@@ -70,17 +75,25 @@ def test_found_by_email_when_the_phone_is_new_and_the_phone_is_added(shop_db):
     assert phones == ["+380501234567", KNOWN_PHONE]
 
 
-def test_phone_wins_over_email(shop_db):
+def test_phone_wins_over_email_and_another_customers_email_is_not_copied(shop_db):
     known_id = _known_id(shop_db)
     other_id, _ = _upsert(shop_db, customer(phone="050 111 22 33", email="other@example.com", full_name="Інший"))
-    found_id, _ = _upsert(shop_db, customer(phone="0675746830", email="other@example.com"))
-    assert found_id == known_id != other_id
-    assert _customer_row(shop_db, known_id).email == "other@example.com"   # the latest e-mail is kept
+    found = _match(shop_db, customer(phone="0675746830", email="other@example.com"))
+    assert found.customer_id == known_id != other_id
+    assert _customer_row(shop_db, known_id).email == KNOWN_EMAIL          # the other customer's e-mail stays theirs
+    assert found.reasons == [f"customer: e-mail other@example.com belongs to customer {other_id}: not copied onto"
+                             f" customer {known_id}"]
+
+
+def test_a_new_email_of_the_matched_customer_is_kept(shop_db):
+    found = _match(shop_db, customer(phone="0675746830", email="olena.new@example.com"))
+    assert (found.action, found.reasons) == ("updated", [])
+    assert _customer_row(shop_db, found.customer_id).email == "olena.new@example.com"
 
 
 def test_update_takes_new_contact_data_without_wiping_known_data(shop_db):
     found_id, action = _upsert(shop_db, customer(
-        full_name="Олена", email="", city="Львів", np_branch=None, address="  ", zip="79000",
+        full_name="  петренко   ОЛЕНА ", email="", city="Львів", np_branch=None, address="  ", zip="79000",
     ))
     assert action == "updated"
     row = _customer_row(shop_db, found_id)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from orderdata import count, free, rows, scalar
+from orderdata import GOODS, count, free, rows, scalar
 
 from shopsync.config import ShopSettings
 from shopsync.orders.inbox import open_inbox
@@ -33,10 +33,12 @@ def shop_settings(inbox: Path, shop_id: str = "demo") -> ShopSettings:
 
 
 def torgsoft_order(number: str, good_id: int = 101, count_: str = "1", phone: str = "0501234567") -> dict:
+    """One Torgsoft JSON order, at the good's retail price (written as the format does, "1500,00")."""
+    price = GOODS[good_id][3].replace(".", ",") if good_id in GOODS else "100,00"
     return {
         "Client": {"Name": "Коваленко Ірина", "MPhone": phone, "Місто": "Львів", "EMail": ""},
         "Options": {"OrderNumber": number, "DeliveryAddress": "Відділення №3", "PaymentStatus": "cod"},
-        "Goods": [{"GoodID": str(good_id), "Price": "100,00", "Count": count_}],
+        "Goods": [{"GoodID": str(good_id), "Price": price, "Count": count_}],
     }
 
 

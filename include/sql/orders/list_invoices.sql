@@ -5,4 +5,5 @@ FROM invoices AS i
 LEFT JOIN customers AS c ON c.id = i.customer_id
 WHERE i.shop_id = :shop_id
   AND (CAST(:status AS text) IS NULL OR i.status = CAST(:status AS text))
+  AND (NOT CAST(:attention AS boolean) OR i.needs_attention)
 ORDER BY i.id

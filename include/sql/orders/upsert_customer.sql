@@ -1,2 +1,3 @@
--- Find-or-create the customer of a normalised customer document (see shopsync_upsert_customer).
-SELECT customer_id, action FROM shopsync_upsert_customer(CAST(:customer AS jsonb))
+-- Find-or-create the customer of a normalised customer document, with what a person should look at
+-- (see shopsync_match_customer).
+SELECT customer_id, action, reasons FROM shopsync_match_customer(CAST(:customer AS jsonb))

@@ -8,8 +8,11 @@ database) and the database applies it in one call of the PL/pgSQL function `shop
 Order of work inside the transaction (it is also the order locks are taken in, so concurrent
 orders cannot deadlock):
 1. invoice insert-or-skip on (shop_id, external_number). An order already present is "skipped"
-   and nothing else happens: the customer is touched only by the first copy of an order.
-2. customer find-or-create (advisory locks on phone / e-mail, then the customer row);
+   when its content digest (shopsync.orders.content) is the one stored with the invoice, a "conflict"
+   (recorded in order_conflicts, the invoice flagged, nothing else changed) when it differs; either way the
+   customer is touched only by the first copy of an order.
+2. customer find-or-create (advisory locks on phone / e-mail, then the customer row); a customer is
+   matched only when the names agree (shopsync_names_agree, docs/decisions.md);
 3. invoice lines;
 4. reservations: the stock rows of all goods locked in (good_id, warehouse_id) order, then each
    line reserved from the shop's warehouses, warehouse id ascending;
@@ -22,6 +25,10 @@ Rules:
   flags the order and nothing at all is reserved for it: a half-reserved order that may have
   to be rewritten would hold stock other customers could buy.
 - not enough free stock: the line reserves what there is, the order is flagged.
+- flagged but reserved as usual (`OrderChecks`, the shop's `order_checks`): a withdrawn or hidden good, a
+  price below `min_price_share` of the accounting price, a fractional quantity of a piece good.
+- one order for more than `max_free_stock_share` of a good's free stock (and more than
+  `share_min_quantity` units) is flagged before it reserves and reserves none of that good.
 - the invoice total is the sum of quantity x ordered price over lines whose quantity and price are
   usable (lines with an unknown good count: the customer ordered them at that price).
 - quantities are kept to 0.001 and prices to 0.01 (the column scales); a quantity that is not a
@@ -43,13 +50,15 @@ from typing import Any, Literal
 import psycopg
 import sqlalchemy as sa
 
+from shopsync.config import OrderChecks
 from shopsync.errors import ShopsyncError
+from shopsync.orders.content import content_digest, order_content
 from shopsync.orders.customers import CustomerAction, customer_document, typed_phones
 from shopsync.orders.model import Order, OrderCustomer, OrderLine
 from shopsync.orders.pipeline import apply_documents, pipeline_connection
 from shopsync.orders.sql import statement
 
-ApplyStatus = Literal["applied", "skipped", "flagged"]
+ApplyStatus = Literal["applied", "skipped", "flagged", "conflict"]
 # The column types bound what can be stored: quantity numeric(14, 3), prices and total numeric(14, 2).
 QUANTITY_STEP, QUANTITY_LIMIT = Decimal("0.001"), Decimal("1e11")
 PRICE_STEP, PRICE_LIMIT = Decimal("0.01"), Decimal("1e12")
@@ -65,6 +74,7 @@ class ApplyResult:
     customer_id: int | None = None
     customer_action: CustomerAction | None = None
     dry_run: bool = False
+    conflict_id: int | None = None      # status "conflict": the order_conflicts row of this version
 
 
 def apply_order(
@@ -75,13 +85,14 @@ def apply_order(
     source_file_id: int | None,
     today: date,
     dry_run: bool = False,
+    checks: OrderChecks | None = None,
 ) -> ApplyResult:
     """Apply one order in one transaction (rolled back when `dry_run`, returning what would happen).
 
     With an Engine the order gets a connection and a transaction of its own. With a Connection already
     inside a transaction it runs in a savepoint and the caller commits. Many orders at once: apply_orders.
     """
-    document = order_document(shop_id, order, warehouse_ids, source_file_id, today)
+    document = order_document(shop_id, order, warehouse_ids, source_file_id, today, checks)
     with _one_transaction(target, dry_run) as conn:
         answer = conn.execute(statement("apply_order"), {"document": json.dumps(document, ensure_ascii=False)})
         return _result(document["external_number"], json.loads(answer.scalar_one()), dry_run)
@@ -94,6 +105,7 @@ def apply_orders(
     warehouse_ids: list[int],
     source_file_id: int | None,
     today: date,
+    checks: OrderChecks | None = None,
 ) -> Iterator[ApplyResult | psycopg.Error]:
     """Apply many orders, each in a transaction of its own, without a round trip per order (pipeline mode,
     see shopsync.orders.pipeline); yields, in order, each one's result or the error the database refused
@@ -106,7 +118,7 @@ def apply_orders(
 
     def documents() -> Iterator[dict[str, Any]]:
         for order in orders:
-            document = order_document(shop_id, order, warehouse_ids, source_file_id, today)
+            document = order_document(shop_id, order, warehouse_ids, source_file_id, today, checks)
             numbers.append(document["external_number"])
             yield document
 
@@ -121,7 +133,7 @@ def _result(number: str, answer: dict[str, Any], dry_run: bool) -> ApplyResult:
     return ApplyResult(
         answer["status"], answer["invoice_id"], number, answer["reasons"],
         {good_id: Decimal(quantity) for good_id, quantity in answer["reserved"]},
-        answer["customer_id"], answer["customer_action"], dry_run,
+        answer["customer_id"], answer["customer_action"], dry_run, answer.get("conflict_id"),
     )
 
 
@@ -145,7 +157,8 @@ def _one_transaction(target: sa.Engine | sa.Connection, dry_run: bool) -> Iterat
 
 
 def order_document(
-    shop_id: str, order: Order, warehouse_ids: list[int], source_file_id: int | None, today: date
+    shop_id: str, order: Order, warehouse_ids: list[int], source_file_id: int | None, today: date,
+    checks: OrderChecks | None = None,
 ) -> dict[str, Any]:
     """The order as shopsync_apply_order takes it: checked and normalised, numbers as decimal strings.
 
@@ -157,7 +170,8 @@ def order_document(
     lines = [(line_no, line, line_problems(line)) for line_no, line in enumerate(order.lines, start=1)]
     total, total_reasons = _total(lines)
     phones = typed_phones(order.customer.phones)
-    return {
+    checks = checks or OrderChecks()
+    document = {
         "shop_id": shop_id,
         "external_number": order.external_number.strip(),
         "source_file_id": source_file_id,
@@ -181,7 +195,11 @@ def order_document(
         "gift_certificates": sorted({code.strip() for code in order.gift_certificates if code and code.strip()}),
         "bonus_pay": _text(order.bonus_pay or Decimal(0)),
         "reasons": list(order.warnings) + total_reasons + _customer_reasons(order.customer, phones),
+        "checks": {name: _text(value) for name, value in checks.model_dump().items()},
     }
+    document["content"] = order_content(document)
+    document["content_digest"] = content_digest(document["content"])
+    return document
 
 
 def _line_document(line_no: int, line: OrderLine, problems: list[str]) -> dict[str, Any]:

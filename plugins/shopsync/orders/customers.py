@@ -1,19 +1,22 @@
 """Customers from orders: phone / e-mail normalisation, matching, and find-or-create without duplicates.
 
-Matching: any of the order's phones (E.164) first, then the e-mail. A found customer gets the
-order's non-empty contact data (the latest address is the one the next waybill needs); empty
-fields never wipe what is known, and the name is only filled in when none is stored (an order
-placed by a relative from the same phone must not rename the customer).
+Matching: any of the order's phones (E.164) first, then the e-mail; a customer found that way is the
+order's customer only when the names agree (shopsync_names_agree: case, apostrophes, Latin/Cyrillic
+look-alikes, word order, an optional patronymic make no difference) or none is stored. Otherwise a new
+customer is created and the order flagged: another person's e-mail, address, discount and bonus are
+never touched by an order in a different name, and an e-mail that belongs to another customer is never
+copied onto the one found. A found customer gets the order's non-empty contact data (the latest address
+is the one the next waybill needs); empty fields never wipe what is known.
 
 Normalising is Python's (phonenumbers); finding, locking and writing are the database's, in the
-PL/pgSQL function shopsync_upsert_customer (include/sql/schema/005_apply_order_function.sql).
+PL/pgSQL function shopsync_match_customer (include/sql/schema/006_order_trust.sql).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import phonenumbers
 import sqlalchemy as sa
@@ -22,6 +25,12 @@ from shopsync.orders.model import OrderCustomer
 from shopsync.orders.sql import statement
 
 CustomerAction = Literal["created", "updated", "unchanged"]
+
+
+class CustomerMatch(NamedTuple):
+    customer_id: int
+    action: CustomerAction
+    reasons: list[str]          # what a person should look at (a name that did not match, an e-mail not copied)
 
 DEFAULT_REGION = "UA"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -83,16 +92,21 @@ def customer_document(customer: OrderCustomer, phones: list[tuple[str, str | Non
     }
 
 
-def upsert_customer(conn: sa.Connection, customer: OrderCustomer) -> tuple[int, CustomerAction]:
-    """Find the order's customer (by phone, then e-mail) and update them, or create them.
+def upsert_customer(conn: sa.Connection, customer: OrderCustomer) -> CustomerMatch:
+    """Find the order's customer (by phone, then e-mail, names agreeing) and update them, or create them.
 
-    Runs in the caller's transaction (shopsync_upsert_customer, the step shopsync_apply_order takes too);
+    Runs in the caller's transaction (shopsync_match_customer, the step shopsync_apply_order takes too);
     advisory locks on the normalised phones and e-mail make concurrent orders of the same new customer
     create one customer, not two.
     """
     document = json.dumps(customer_document(customer), ensure_ascii=False)
     row = conn.execute(statement("upsert_customer"), {"customer": document}).one()
-    return row.customer_id, row.action
+    return CustomerMatch(row.customer_id, row.action, list(row.reasons))
+
+
+def names_agree(conn: sa.Connection, one: str, other: str) -> bool:
+    """Whether two names are the same person's, by the rule the database matches customers with."""
+    return conn.execute(statement("names_agree"), {"one": one, "other": other}).scalar_one()
 
 
 def _clean(value: str | None) -> str | None:

@@ -5,7 +5,9 @@ leaves the inbox only after every order in it has either landed (applied,
 flagged or skipped as already present) or been written into the quarantine
 report with its reason. Nothing is doubled: invoices are insert-or-skip on
 (shop, external order number), so re-running a file, or a run killed half way
-through one, applies each order once.
+through one, applies each order once. Nothing is silently dropped either: an
+order number that arrives again with other content is a "conflict" (recorded
+with both versions, the first one kept), counted and listed in the summary.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class FileOutcome:
     skipped: int = 0
     flagged: int = 0
     rejected: int = 0
+    conflicts: int = 0                       # order numbers sent again with other content (first version kept)
     unreadable: str | None = None            # why the whole file could not be read
     orders: list[dict[str, Any]] = field(default_factory=list)
     reserved: dict[int, str] = field(default_factory=dict)   # good_id -> units reserved now (as text)
@@ -56,7 +59,7 @@ class FileOutcome:
 
     @property
     def total(self) -> int:
-        return self.applied + self.skipped + self.flagged + self.rejected
+        return self.applied + self.skipped + self.flagged + self.rejected + self.conflicts
 
     @property
     def quarantined(self) -> bool:
@@ -66,8 +69,12 @@ class FileOutcome:
         if self.unreadable:
             return f"{self.file_name}: QUARANTINED, unreadable: {self.unreadable}"
         where = "quarantined" if self.quarantined else "archived"
+        conflicts = f", {self.conflicts} sent again with other content (conflicts)" if self.conflicts else ""
         return (f"{self.file_name} ({self.format}): {self.applied} applied, {self.skipped} skipped as already "
-                f"present, {self.flagged} flagged, {self.rejected} rejected -> {where}")
+                f"present, {self.flagged} flagged{conflicts}, {self.rejected} rejected -> {where}")
+
+    def conflict_entries(self) -> list[dict[str, Any]]:
+        return [{"file": self.file_name, **entry} for entry in self.orders if entry["status"] == "conflict"]
 
     def error_report(self) -> dict[str, Any]:
         """What the shop manager reads in quarantine/<file>.error.json."""
@@ -96,9 +103,12 @@ def _rejected_entry(rejected: RejectedOrder) -> dict[str, Any]:
 
 
 def _applied_entry(position: int, result: ApplyResult) -> dict[str, Any]:
-    return {"position": position, "order_number": result.external_number, "status": result.status,
-            "invoice_id": result.invoice_id, "reasons": result.reasons,
-            "reserved": {str(good): str(qty) for good, qty in result.reserved.items()}}
+    entry = {"position": position, "order_number": result.external_number, "status": result.status,
+             "invoice_id": result.invoice_id, "reasons": result.reasons,
+             "reserved": {str(good): str(qty) for good, qty in result.reserved.items()}}
+    if result.conflict_id is not None:
+        entry["conflict_id"] = result.conflict_id
+    return entry
 
 
 def _start_file_record(engine: Engine, shop_id: str, file_name: str, digest: str) -> int:
@@ -132,7 +142,8 @@ def _apply_parsed(engine: Engine, shop: ShopSettings, parsed: ParsedFile, outcom
         # Each order a transaction of its own, all of them over one connection without a round trip per
         # order; they commit without waiting for the disk, and the file's record, committed synchronously
         # before the file leaves the inbox, flushes them all. A crash before that re-processes the file.
-        results = apply_orders(engine, shop.id, parsed.orders, warehouses, outcome.file_id, today)
+        results = apply_orders(engine, shop.id, parsed.orders, warehouses, outcome.file_id, today,
+                               checks=shop.order_checks)
     for order, position, result in zip(parsed.orders, positions, results, strict=True):
         _record(outcome, order, position, result)
     for rejected in parsed.rejected:
@@ -147,7 +158,8 @@ def _dry_run(engine: Engine, shop: ShopSettings, orders: list[Order], warehouses
     with engine.connect() as conn:
         for order in orders:
             try:
-                yield apply_order(conn, shop.id, order, warehouses, None, today, dry_run=True)
+                yield apply_order(conn, shop.id, order, warehouses, None, today, dry_run=True,
+                                  checks=shop.order_checks)
             except (IntegrityError, DataError) as exc:
                 yield exc
 
@@ -162,7 +174,8 @@ def _record(outcome: FileOutcome, order: Order, position: int, result: ApplyResu
         outcome.rejected += 1
         return
     outcome.orders.append(_applied_entry(position, result))
-    setattr(outcome, result.status, getattr(outcome, result.status) + 1)
+    counter = "conflicts" if result.status == "conflict" else result.status
+    setattr(outcome, counter, getattr(outcome, counter) + 1)
     for good_id, quantity in result.reserved.items():
         outcome.reserved[good_id] = str(Decimal(outcome.reserved.get(good_id, "0")) + quantity)
 
@@ -212,13 +225,18 @@ class IngestSummary:
         counts = Counter()
         for outcome in self.files:
             counts.update({"applied": outcome.applied, "skipped": outcome.skipped, "flagged": outcome.flagged,
-                           "rejected": outcome.rejected, "quarantined_files": int(outcome.quarantined),
+                           "rejected": outcome.rejected, "conflicts": outcome.conflicts,
+                           "quarantined_files": int(outcome.quarantined),
                            "archived_files": int(not outcome.quarantined)})
         counts["files"] = len(self.files)
         counts["reserved_goods"] = len(self.reserved_goods)
         return {key: counts.get(key, 0) for key in (
-            "files", "applied", "skipped", "flagged", "rejected", "archived_files", "quarantined_files",
-            "reserved_goods")}
+            "files", "applied", "skipped", "flagged", "rejected", "conflicts", "archived_files",
+            "quarantined_files", "reserved_goods")}
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Each order sent again with other content: file, order number, invoice, conflict id, reasons."""
+        return [entry for outcome in self.files for entry in outcome.conflict_entries()]
 
 
 def ingest_inbox(engine: Engine, shop: ShopSettings, inbox, *, now: datetime | None = None) -> IngestSummary:

@@ -86,9 +86,26 @@ def cancel(conn: sa.Connection, invoice_id: int, reason: str) -> dict[int, Decim
     return released
 
 
-def list_invoices(conn: sa.Connection, shop_id: str, status: str | None = None) -> list[sa.Row]:
-    """A shop's invoices, oldest first, optionally of one status (for `shopsync orders`)."""
-    return conn.execute(statement("list_invoices"), {"shop_id": shop_id, "status": status}).all()
+def list_invoices(
+    conn: sa.Connection, shop_id: str, status: str | None = None, attention: bool = False
+) -> list[sa.Row]:
+    """A shop's invoices, oldest first, optionally of one status or only those needing attention."""
+    return conn.execute(statement("list_invoices"),
+                        {"shop_id": shop_id, "status": status, "attention": attention}).all()
+
+
+def open_conflicts(conn: sa.Connection, shop_id: str) -> list[sa.Row]:
+    """A shop's order numbers sent again with other content that no person has resolved yet."""
+    return conn.execute(statement("list_open_conflicts"), {"shop_id": shop_id}).all()
+
+
+def resolve_conflict(conn: sa.Connection, shop_id: str, conflict_id: int, note: str) -> int:
+    """Mark a conflict resolved (the person has dealt with the second version); returns its invoice id."""
+    invoice_id = conn.execute(statement("resolve_conflict"),
+                              {"shop_id": shop_id, "conflict_id": conflict_id, "note": note}).scalar()
+    if invoice_id is None:
+        raise PermanentError(f"shop {shop_id}: no open conflict {conflict_id}")
+    return invoice_id
 
 
 def _require(
