@@ -23,7 +23,9 @@ JSON, Prom.ua, Rozetka or WooCommerce orders; `auto` detects). A file still bein
 written (size changing, temporary name, younger than {settle} s) waits for the next run.
 
 **Per file**: parse -> each order in its own transaction (customer matched by phone, then
-e-mail; one invoice per order number; stock reserved from the shop's warehouses) -> the
+e-mail, when the name agrees; one invoice per order number, a resend with other content is a
+conflict listed in the task's return value and `shopsync orders`; stock reserved from the shop's
+warehouses; suspicious orders land flagged, see `order_checks`) -> the
 file goes to `archive/` when every order landed, or to `quarantine/` with
 `<file>.error.json` saying, per order, what was wrong. Good orders beside bad ones still land.
 
