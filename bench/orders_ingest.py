@@ -3,8 +3,9 @@
     .venv/bin/python bench/orders_ingest.py [--orders 10000] [--goods 20000] [--seed 42] [--profile]
 
 One JSON file of `--orders` orders (1-5 lines of goods in stock, quantities 1-2, unique order numbers);
-30% come from returning customers (a stored phone sent in another messy form than stored), 70% from
-new ones. The ingest runs in a spawned child process so its peak RSS (ru_maxrss) is its own. Stages:
+30% come from returning customers (a stored phone sent in another messy form than stored, with their
+name written another way: the names must agree for the order to be theirs), 70% from new ones. The
+ingest runs in a spawned child process so its peak RSS (ru_maxrss) is its own. Stages:
 read+parse (parse_order_file on its own), the whole ingest_bytes (which parses again), apply = the rest;
 per-order apply time (mean/p95: the time between consecutive answers of the pipelined apply_orders) and
 statements per order (SQLAlchemy statements + statements sent through the pipeline) come from wrappers.
@@ -58,10 +59,12 @@ class Plan:
 
 # Database ------------------------------------------------------------------------------------------------
 def stock_by_good(engine: sa.Engine) -> dict[int, list[list]]:
-    """good_id -> [[warehouse_id, free], ...] warehouse ascending, goods with a retail price only."""
+    """good_id -> [[warehouse_id, free], ...] warehouse ascending; goods on sale (active, visible) with a retail
+    price only, as a site offers them (an order for a withdrawn or hidden good is flagged)."""
     query = sa.text(
         "SELECT f.good_id, f.warehouse_id, f.free FROM free_stock f "
         "JOIN prices p ON p.good_id = f.good_id AND p.price_type_id = 1 AND p.currency = 'UAH' AND p.price > 0 "
+        "JOIN goods g ON g.id = f.good_id AND g.is_active AND g.is_visible "
         "WHERE f.warehouse_id = ANY(:w) ORDER BY f.good_id, f.warehouse_id"
     )
     stock: dict[int, list[list]] = defaultdict(list)
@@ -77,10 +80,10 @@ def retail_prices(engine: sa.Engine) -> dict[int, Decimal]:
         return {row.good_id: row.price for row in conn.execute(query)}
 
 
-def stored_phones(engine: sa.Engine) -> list[tuple[int, str, str]]:
-    """(customer_id, phone_raw, phone_e164) of active customers."""
+def stored_phones(engine: sa.Engine) -> list[tuple[int, str, str, str]]:
+    """(customer_id, phone_raw, phone_e164, full_name) of active customers."""
     query = sa.text(
-        "SELECT p.customer_id, p.phone_raw, p.phone_e164 FROM customer_phones p "
+        "SELECT p.customer_id, p.phone_raw, p.phone_e164, c.full_name FROM customer_phones p "
         "JOIN customers c ON c.id = p.customer_id WHERE c.is_active ORDER BY p.customer_id, p.phone_e164"
     )
     with engine.connect() as conn:
@@ -88,6 +91,15 @@ def stored_phones(engine: sa.Engine) -> list[tuple[int, str, str]]:
 
 
 # The order file ------------------------------------------------------------------------------------------
+def messy_name(stored: str, rng: random.Random) -> str:
+    """The stored name as the customer might type it next time: other case, word order and spacing."""
+    words = stored.split()
+    if rng.random() < 0.5:
+        words.reverse()
+    written = "  ".join(words) if rng.random() < 0.5 else " ".join(words)
+    return rng.choice([written, written.upper(), written.lower()])
+
+
 def messy_form(stored_raw: str, e164: str, rng: random.Random) -> str:
     """The stored phone as the customer might type it next time: any form but the stored one."""
     national = "0" + e164.removeprefix("+380")
@@ -136,14 +148,14 @@ def order_lines(rng: random.Random, stock: dict[int, list[list]], goods: list[in
     return lines
 
 
-def customer_block(rng: random.Random, index: int, phones: list[tuple[int, str, str]], taken: set[str],
+def customer_block(rng: random.Random, index: int, phones: list[tuple[int, str, str, str]], taken: set[str],
                    returning_share: float, plan: Plan) -> dict[str, str]:
     client = {"Name": f"Покупець {index}", "Місто": rng.choice(["Київ", "Львів", "Одеса", "Дніпро"]),
               "Address": f"вул. Тестова, {index % 200 + 1}"}
     if rng.random() < returning_share:
-        customer_id, raw, e164 = rng.choice(phones)
+        customer_id, raw, e164, name = rng.choice(phones)
         plan.returning_customers.add(customer_id)
-        return {**client, "MPhone": messy_form(raw, e164, rng), "EMail": ""}
+        return {**client, "Name": messy_name(name, rng), "MPhone": messy_form(raw, e164, rng), "EMail": ""}
     national, _ = new_phone(rng, taken)
     plan.new_customers += 1
     email = f"bench{index}@bench.test" if index % 2 else ""
@@ -154,7 +166,7 @@ def build_file(engine: sa.Engine, orders: int, returning_share: float, seed: int
     rng = random.Random(f"{seed}:orders")
     stock, prices, phones = stock_by_good(engine), retail_prices(engine), stored_phones(engine)
     goods = [good for good, places in stock.items() if sum(place[1] for place in places) >= 4]
-    taken = {e164 for _, _, e164 in phones}
+    taken = {e164 for _, _, e164, _ in phones}
     plan = Plan()
     for index in range(1, orders + 1):
         lines: list[dict[str, str]] = []

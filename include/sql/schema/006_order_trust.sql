@@ -486,8 +486,13 @@ BEGIN
                                     trim_scale(r.quantity), g.unit) END
                ], NULL) AS warnings
         FROM resolved r
-        LEFT JOIN goods g ON g.id = r.good_id
-        LEFT JOIN prices p ON p.good_id = r.good_id AND p.price_type_id = 1 AND p.currency = v_currency
+        -- one index lookup per line (OFFSET 0 keeps them lookups): joined on the computed good id, the
+        -- session's generic plan hashed all of goods and prices for every order
+        LEFT JOIN LATERAL (SELECT x.is_active, x.is_visible, x.unit FROM goods x WHERE x.id = r.good_id OFFSET 0) AS g
+            ON true
+        LEFT JOIN LATERAL (SELECT x.price FROM prices x
+                           WHERE x.good_id = r.good_id AND x.price_type_id = 1 AND x.currency = v_currency
+                           OFFSET 0) AS p ON true
     ), inserted AS (
         INSERT INTO invoice_lines (invoice_id, line_no, good_id, external_ref, name, quantity, ordered_price, db_price)
         SELECT v_invoice_id, r.line_no, r.good_id, r.external_ref, coalesce(r.name, r.good_name), r.quantity,
