@@ -162,6 +162,25 @@ def test_an_ingest_counts_and_lists_conflicts_and_archives_the_file(shop_db, tmp
     assert "in second.json" in scalar(shop_db, "SELECT attention_reason FROM order_conflicts")
     details = scalar(shop_db, "SELECT details FROM order_files WHERE file_name = 'second.json'")
     assert [o["status"] for o in details["orders"]] == ["skipped", "conflict"]
+    counted = rows(shop_db, "SELECT orders_total, skipped, conflicts FROM order_files WHERE file_name = 'second.json'")
+    assert tuple(counted[0]) == (2, 1, 1)
+
+
+def test_the_demo_run_again_resends_the_same_orders(shop_db, tmp_path):
+    from shopsync.config import get_shop
+    from shopsync.demo import goods_in_stock, goods_of_earlier_demo_orders, sample_orders
+
+    demo = get_shop("demo")
+    shop = shop_settings(tmp_path / "inbox")
+    assert goods_of_earlier_demo_orders(shop_db, demo) == []
+    execute(shop_db, "UPDATE stock SET on_hand = 1 WHERE good_id = 101")   # 2 free: 1 after the first run
+    drop(tmp_path / "inbox", "first.json", sample_orders(goods_in_stock(shop_db, demo)))
+    assert run_inbox(shop_db, shop).counts()["applied"] == 3
+    again = goods_of_earlier_demo_orders(shop_db, demo)
+    assert again != goods_in_stock(shop_db, demo)              # free stock moved: the first choice would change
+    drop(tmp_path / "inbox", "again.json", sample_orders(again))
+    counts = run_inbox(shop_db, shop).counts()
+    assert (counts["skipped"], counts["conflicts"]) == (3, 0)
 
 
 def test_the_ingest_task_returns_the_conflicts(shop_db, db_url, tmp_path, monkeypatch):

@@ -10,6 +10,8 @@
 -- What an invoice was created from: the canonical content of the order (shopsync.orders.content) and its
 -- sha256. NULL on invoices applied before this version: a resend of those is skipped as before.
 ALTER TABLE invoices ADD COLUMN IF NOT EXISTS content_digest text, ADD COLUMN IF NOT EXISTS content jsonb;
+-- Orders of a file that were sent again with other content (beside applied, skipped, flagged, rejected).
+ALTER TABLE order_files ADD COLUMN IF NOT EXISTS conflicts integer NOT NULL DEFAULT 0;
 
 -- An order number that arrived again with other content: the invoice keeps the first version, the new one
 -- is kept here until a person resolves it (`shopsync orders --shop <id> --resolve-conflict <id>`).

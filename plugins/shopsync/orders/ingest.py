@@ -128,7 +128,7 @@ def _finish_file_record(engine: Engine, outcome: FileOutcome) -> None:
             "id": outcome.file_id, "format": outcome.format,
             "status": "quarantined" if outcome.quarantined else "archived",
             "orders_total": outcome.total, "applied": outcome.applied, "skipped": outcome.skipped,
-            "flagged": outcome.flagged, "rejected": outcome.rejected,
+            "flagged": outcome.flagged, "rejected": outcome.rejected, "conflicts": outcome.conflicts,
             "details": json.dumps({"unreadable": outcome.unreadable, "orders": outcome.orders}, ensure_ascii=False),
         })
 
