@@ -42,8 +42,8 @@ CREATE OR REPLACE TRIGGER order_conflicts_updated_at BEFORE UPDATE ON order_conf
 
 -- A person's name as a sorted set of words to compare: letter case, apostrophes (' ’ ʼ ` ‘), Latin letters
 -- that look like Cyrillic ones (a c e i o p x y, and b h k m t as in В Н К М Т), ё/е, hyphens,
--- punctuation and extra spaces make no difference. Cyrillic capitals are lowered by translate(), not
--- lower(), so the result does not depend on the database's locale.
+-- punctuation and extra spaces (a no-break space too) make no difference. Cyrillic capitals are lowered by
+-- translate(), not lower(), so the result does not depend on the database's locale.
 CREATE OR REPLACE FUNCTION shopsync_name_tokens(p_name text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT coalesce(array_agg(DISTINCT t.token ORDER BY t.token), '{}')
@@ -52,8 +52,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                  lower(translate(coalesce(p_name, ''),
                                  'АБВГҐДЕЄЁЖЗИІЇЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ',
                                  'абвгґдеєёжзиіїйклмнопрстуфхцчшщъыьэюя')),
-                 'abcehikmoptxyïëё' || '''’ʼ`‘ʹ′',
-                 'авсенікмортхуїее'),
+                 'abcehikmoptxyïëё' || U&'\00A0' || '''’ʼ`‘ʹ′',
+                 'авсенікмортхуїее '),
              '[[:space:][:punct:] ‐‑‒–—]+') AS t (token)
     WHERE t.token <> ''
 $$;
