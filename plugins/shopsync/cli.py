@@ -155,7 +155,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
         rows = list_invoices(conn, shop.id, args.status, args.attention)
         conflicts = open_conflicts(conn, shop.id)
     if not rows:
-        print(f"no invoices for shop {shop.id}" + (f" with status {args.status}" if args.status else ""))
+        print(f"no invoices for shop {shop.id}" + (f" with status {args.status}" if args.status else "")
+              + (" needing attention" if args.attention else ""))
     else:
         print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  attention")
     for row in rows:
