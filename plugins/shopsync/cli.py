@@ -236,10 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that could name a place outside the project's own are checked before anything is read."""
+    from shopsync.config import check_shop_id
+
+    if getattr(args, "shop", None) is not None:
+        check_shop_id(args.shop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
+        check_arguments(args)
         return args.handler(args)
     except ShopsyncError as exc:
         print(f"shopsync: error: {exc}", file=sys.stderr)
