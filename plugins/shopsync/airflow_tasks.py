@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopsync.config import ShopSettings, load_shops
+from shopsync.config import ShopSettings, scan_shops
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,28 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
 
 
 def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
-    """Shops whose DAG a DAG file builds: all of them, or only the one a task run is for."""
+    """Shops whose DAG a DAG file builds: all valid ones, or only the one a task run is for.
+
+    An invalid shop file is skipped here (one broken file must not take the other shops' DAGs down);
+    dags/shop_settings.py reports it as that file's import error.
+    """
     from airflow.sdk import get_parsing_context
 
     wanted = get_parsing_context().dag_id
-    return [shop for shop in load_shops() if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
+    shops, problems = scan_shops()
+    for problem in problems:
+        log.warning("shop skipped, its settings are invalid: %s", problem)
+    return [shop for shop in shops if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
+
+
+def raise_for_invalid_shop_files() -> None:
+    """The import error of dags/shop_settings.py: one line per invalid shop file, naming the file and key."""
+    from shopsync.errors import ConfigError
+
+    _, problems = scan_shops()
+    if problems:
+        lines = [f"{len(problems)} shop settings file(s) invalid; their shops have no DAGs until fixed:"]
+        raise ConfigError("\n".join(lines + [str(problem) for problem in problems]))
 
 
 def accounting_db_url() -> str:

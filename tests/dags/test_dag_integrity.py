@@ -109,3 +109,27 @@ def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_sho
     parsed = parse_dags(tmp_path, shops)
     assert parsed["errors"]
     assert all("kyiv.yaml" in message for message in parsed["errors"].values())
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (("schedule: \"0 * * * *\"", "schedule: \"0 25 * * *\""), "schedule"),
+    (("file: TSGoods.trs", "file: ../../TSGoods.trs"), "feeds.0.file"),
+    (("id: kyiv", "id: [kyiv"), "not valid YAML"),
+])
+def test_a_broken_shop_file_leaves_the_other_shops_dags_loaded(tmp_path, two_shops, change, key):
+    """Airflow's DagBag over the real DAG files: the good shop's DAGs load, and the one import error (of
+    dags/shop_settings.py, a file without DAGs, so no good DAG is marked stale with it) names the file and key."""
+    shops = tmp_path / "shops"
+    shutil.copytree(two_shops, shops)
+    broken = shops / "kyiv.yaml"
+    text = broken.read_text(encoding="utf-8")
+    assert change[0] in text
+    broken.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+
+    parsed = parse_dags(tmp_path, shops)
+
+    assert sorted(parsed["dags"]) == ["shop_demo__catalog_export", "shop_demo__orders_ingest"]
+    assert list(parsed["errors"]) == [str(ROOT / "dags" / "shop_settings.py")]
+    message = parsed["errors"][str(ROOT / "dags" / "shop_settings.py")]
+    assert f"{broken}: {key}" in message
+    assert "demo.yaml" not in message
