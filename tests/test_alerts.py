@@ -261,3 +261,18 @@ def test_a_broken_context_is_logged_not_raised(caplog: pytest.LogCaptureFixture)
     make_failure_alert(RECIPIENTS, "demo")({"ti": SimpleNamespace(try_number="not a number")})
 
     assert "cannot read the task context" in caplog.text
+
+
+def test_no_database_password_of_any_shape_reaches_the_mail(smtp_server: SmtpServer) -> None:
+    error = DatabaseUnavailable(
+        "accounting database postgresql://shop:Pw-1@Xyzzy-42@db:5432/retail does not answer\n"
+        "retried with postgresql://shop@db:5432/retail?sslmode=require&password=Qz-7Secret&connect_timeout=3\n"
+        "and host=db user=shop password=Dsn-9Secret dbname=retail")
+
+    make_failure_alert(RECIPIENTS, "demo")(failure_context(error))
+
+    mail = smtp_server.received[0]
+    decoded = "\n".join([str(mail.message), mail.body("plain"), mail.body("html")])
+    for part in ("Pw-1", "Xyzzy-42", "Qz-7Secret", "Dsn-9Secret"):
+        assert part not in decoded
+    assert "postgresql://shop:***@db:5432/retail" in mail.body("plain")

@@ -7,6 +7,7 @@ inside functions), so the rest runs and is tested without a scheduler.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from shopsync.config import ShopSettings, scan_shops
 log = logging.getLogger(__name__)
 
 ACCOUNTING_CONN_ID = "shopsync_accounting"
+ACCOUNTING_CONN_ENV = "AIRFLOW_CONN_SHOPSYNC_ACCOUNTING"
 STOCK_CHANGED_ASSET = "shopsync_stock_changed"
 
 
@@ -58,15 +60,24 @@ def raise_for_invalid_shop_files() -> None:
 
 
 def accounting_db_url() -> str:
-    """The Airflow Connection `shopsync_accounting` if defined, else SHOPSYNC_DB_URL / the embedded server."""
+    """The Airflow Connection `shopsync_accounting` if defined, else SHOPSYNC_DB_URL / the embedded server.
+
+    Only "not defined" falls back: a connection that cannot be read (a secrets backend refusing, a
+    broken definition) is an error, never a reason to work on another database.
+    """
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     from shopsync.db import resolve_db_url
+    from shopsync.errors import DatabaseUrlError
 
     try:
-        from airflow.sdk import Connection
-
         conn = Connection.get(ACCOUNTING_CONN_ID)
-    except Exception:  # noqa: BLE001 - not defined (AirflowNotFoundException) or outside a task
-        log.info("no Airflow Connection %r; using SHOPSYNC_DB_URL or the embedded server", ACCOUNTING_CONN_ID)
+    except AirflowNotFoundException:
+        if ACCOUNTING_CONN_ENV in os.environ:   # Airflow reports an unreadable definition as "not defined"
+            raise DatabaseUrlError(f"{ACCOUNTING_CONN_ENV} is set, but Airflow cannot read it as a connection "
+                                   "(a URI such as postgresql://user:password@host:5432/db, or JSON)") from None
+        log.warning("no Airflow Connection %r; using SHOPSYNC_DB_URL or the embedded server", ACCOUNTING_CONN_ID)
         return resolve_db_url()
     uri = conn.get_uri()
     for airflow_scheme in ("postgres://", "postgresql+psycopg2://"):

@@ -42,7 +42,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
-from urllib.parse import quote
 
 from shopsync.paths import include_dir
 
@@ -55,7 +54,6 @@ TEXT_TEMPLATE = "alert_email.txt.j2"
 HTML_TEMPLATE = "alert_email.html.j2"
 MAX_ERROR_LINES = 15
 MAX_ERROR_LINE_CHARS = 500
-URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):(?P<password>[^@\s/]+)@")
 REPORT_PATH = re.compile(r"Report: (?P<path>\S+)")
 
 DEFAULT_HINT = "See the task log (link above) for the full traceback; clear the task to run it again."
@@ -74,6 +72,10 @@ HINTS: dict[str, str] = {    # by exception class name: the first class in the e
     "InboxError": (
         "The orders inbox could not be listed, read or tidied (after retries): check the inbox's "
         "connection and server, then clear the task."
+    ),
+    "DatabaseUrlError": (
+        "The accounting database URL is empty or cannot be read: fix the Airflow Connection shopsync_accounting "
+        "(or SHOPSYNC_DB_URL); special characters in the password must be URL-encoded (@ as %40)."
     ),
     "ConfigError": "The shop settings are missing or invalid: the error names the file and the key to fix.",
     "AirflowTaskTimeout": "The task ran longer than its execution_timeout and was stopped.",
@@ -109,7 +111,7 @@ class FailureReport:
 
     def without(self, secrets: Iterable[str]) -> FailureReport:
         """The same report with the secrets and any credentials in URLs replaced by ***."""
-        known = _secret_variants(secrets)
+        known = list(secrets)
         cleaned = {f.name: redact_text(value, known) for f in fields(self)
                    if isinstance(value := getattr(self, f.name), str)}
         return replace(self, **cleaned)
@@ -252,17 +254,11 @@ def _report_sentence(message: str) -> str:
 # --- secrets -------------------------------------------------------------------------------------
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """Text safe to mail: known secrets, URL credentials and Airflow's masked secrets replaced by ***."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    text = URL_CREDENTIALS.sub(r"\g<prefix>:***@", text)
-    return _airflow_masked(text)
+    """Text safe to mail: known secrets, URL passwords (user part and query string), `password=` settings
+    and Airflow's masked secrets replaced by ***."""
+    from shopsync import redaction
 
-
-def _secret_variants(secrets: Iterable[str]) -> list[str]:
-    """Each secret as written and URL-encoded, longest first (so no part of one survives)."""
-    variants = {variant for secret in secrets if secret for variant in (secret, quote(secret, safe=""))}
-    return sorted(variants, key=len, reverse=True)
+    return _airflow_masked(redaction.redact_text(text, secrets))
 
 
 def _airflow_masked(text: str) -> str:

@@ -29,10 +29,10 @@ def cmd_db_init(args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine
+    from shopsync.db import get_engine, redact
 
     engine = get_engine()
-    print(engine.url.render_as_string(hide_password=not args.show_password))
+    print(engine.url.render_as_string(hide_password=False) if args.show_password else redact(engine.url))
     return 0
 
 
@@ -249,7 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         check_arguments(args)
-        return args.handler(args)
+        from shopsync.db import database_failures_as_unavailable
+
+        with database_failures_as_unavailable():
+            return args.handler(args)
     except ShopsyncError as exc:
         print(f"shopsync: error: {exc}", file=sys.stderr)
         return 2
