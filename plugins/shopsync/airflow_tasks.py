@@ -6,8 +6,11 @@ inside functions), so the rest runs and is tested without a scheduler.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +28,7 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
 
     return {
         "on_failure_callback": make_failure_alert(shop.alert_emails, shop.id),
+        "retry_policy": fail_fast_policy(),
         "owner": shop.owner,
         "retries": 3,
         "retry_delay": timedelta(seconds=30),
@@ -32,6 +36,42 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
         "max_retry_delay": timedelta(minutes=10),
         "execution_timeout": timedelta(minutes=30),
     }
+
+
+def fail_fast_policy():
+    """Airflow's retry policy for every task: a PermanentError (bad settings, a feed blocked by validation,
+    a shrink guard) fails the task at once, with one alert; anything else retries as `retries` says."""
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    from shopsync.errors import PermanentError
+
+    return ExceptionRetryPolicy(rules=[RetryRule(
+        exception=PermanentError, action=RetryAction.FAIL,
+        reason="a permanent error: the same run would fail the same way again, so it is not retried",
+    )])
+
+
+def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The body of every shopsync task (under @task): a database lost mid-run (connection terminated, server
+    restarted, database dropped) becomes DatabaseUnavailable, one clear line, which the task retries."""
+    from shopsync.db import database_failures_as_unavailable
+
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def generator_body(*args: Any, **kwargs: Any) -> Any:
+            with database_failures_as_unavailable():
+                return (yield from function(*args, **kwargs))
+
+        generator_body.shopsync_task = True    # type: ignore[attr-defined]
+        return generator_body
+
+    @functools.wraps(function)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        with database_failures_as_unavailable():
+            return function(*args, **kwargs)
+
+    body.shopsync_task = True    # type: ignore[attr-defined]
+    return body
 
 
 def shops_to_build(dag_suffix: str) -> list[ShopSettings]:

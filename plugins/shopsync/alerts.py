@@ -98,6 +98,14 @@ class FailureReport:
     error_text: str
     log_url: str
     hint: str
+    permanent: bool = False          # the error says a retry cannot help: the task failed at once
+
+    @property
+    def outcome(self) -> str:
+        """What became of the task, in one sentence."""
+        if self.permanent:
+            return f"It failed at once, without retries: a {self.error_type} cannot pass on a retry."
+        return f"It failed for good on try {self.try_number} of {self.total_tries}."
 
     @property
     def error_lines(self) -> list[str]:
@@ -182,6 +190,7 @@ def build_report(context: Mapping[str, Any], shop_id: str) -> FailureReport:
         error_text=error_text(error),
         log_url=str(_attr(ti, "log_url") or ""),
         hint=hint_for(error),
+        permanent=getattr(error, "retryable", True) is False,
     )
 
 

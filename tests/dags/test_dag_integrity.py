@@ -29,6 +29,17 @@ from airflow.dag_processing.dagbag import DagBag
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 seconds = time.perf_counter() - started
+from shopsync.errors import ConfigError, DatabaseUnavailable
+
+
+def retry_decisions(task):
+    policy = task.retry_policy
+    if policy is None:
+        return None
+    return {error.__name__: policy.evaluate(error("x"), try_number=1, max_tries=3).action.value
+            for error in (ConfigError, DatabaseUnavailable, ValueError)}
+
+
 dags = {}
 for dag_id, dag in bag.dags.items():
     args = dag.default_args
@@ -38,6 +49,9 @@ for dag_id, dag in bag.dags.items():
         "callback": args.get("on_failure_callback") is not None,
         "doc_md": dag.doc_md or "", "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__, "tasks": sorted(dag.task_ids),
+        "retry_decisions": {task.task_id: retry_decisions(task) for task in dag.tasks},
+        "shopsync_bodies": {task.task_id: getattr(task.python_callable, "shopsync_task", False)
+                            for task in dag.tasks},
     }
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "seconds": seconds, "dags": dags}))
 """
@@ -92,6 +106,14 @@ def test_every_dag_is_described_owned_tagged_and_retried(parsed):
         assert dag["max_active_runs"] == 1, dag_id
         assert dag["timeout"] != "None", f"{dag_id}: no execution_timeout"
         assert "Backfill" in dag["doc_md"] and "By hand" in dag["doc_md"], dag_id
+
+
+def test_every_task_fails_a_permanent_error_at_once_and_retries_the_rest(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, decisions in dag["retry_decisions"].items():
+            assert decisions == {"ConfigError": "fail", "DatabaseUnavailable": "default", "ValueError": "default"}, (
+                f"{dag_id}.{task_id}")
+        assert all(dag["shopsync_bodies"].values()), f"{dag_id}: a task body without @shop_task"
 
 
 def test_catalog_export_uses_real_data_intervals_and_readable_stages(parsed):
