@@ -144,3 +144,19 @@ def test_shops_names_the_file_and_key_of_an_invalid_cron_schedule(tmp_path):
     result = run_cli("shops", env={"SHOPSYNC_SHOPS_DIR": str(path.parent)})
     assert result.returncode == 2
     assert_clean_error(result, f"{path}: schedule: '0 25 * * *' is not a valid cron expression")
+
+
+@pytest.mark.parametrize("name", ["../../outside.json", "/nonexistent/x.json", "sub/x.json", ".."])
+def test_replay_takes_only_a_file_name_of_the_quarantine(tmp_path, db_url, name):
+    hostile_shop(tmp_path, "shop")
+    inbox = tmp_path / "inbox"
+    (inbox / "quarantine").mkdir(parents=True)
+    (tmp_path / "outside.json").write_text("[]", encoding="utf-8")
+    env = isolated_env(tmp_path, db_url)
+    before = tree(tmp_path)
+
+    result = run_cli("replay", "--shop", "shop", name, env=env)
+
+    assert result.returncode == 2
+    assert_clean_error(result, f"name: {name!r} must")
+    assert tree(tmp_path) == before

@@ -238,10 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Arguments that could name a place outside the project's own are checked before anything is read."""
-    from shopsync.config import check_shop_id
+    from shopsync.config import check_shop_id, plain_name_problem
 
     if getattr(args, "shop", None) is not None:
         check_shop_id(args.shop)
+    if args.command == "replay" and (problem := plain_name_problem(args.name)):
+        raise ShopsyncError(f"name: {args.name!r} {problem} (a file in the inbox's quarantine/ directory)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,7 +32,17 @@ CRON_PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 *
 
 
 def file_name_problem(name: str) -> str | None:
-    """Why `name` is not a plain file name that stays in its directory, or None when it is one."""
+    """Why `name` is not a plain file name that stays in its directory and is not one of the destination's
+    own, or None when it is one."""
+    if problem := plain_name_problem(name):
+        return problem
+    if name.casefold() in RESERVED_FILE_NAMES:
+        return f"is reserved for the destination's own files ({', '.join(RESERVED_FILE_NAMES)})"
+    return None
+
+
+def plain_name_problem(name: str) -> str | None:
+    """Why `name` would not stay in the directory it is joined to, or None."""
     if not name.strip():
         return "must not be empty"
     if any(separator in name for separator in ("/", "\\", ":")):
@@ -43,8 +53,6 @@ def file_name_problem(name: str) -> str | None:
         return "must not contain control characters"
     if len(name.encode("utf-8")) > 255:
         return "is longer than 255 bytes"
-    if name.casefold() in RESERVED_FILE_NAMES:
-        return f"is reserved for the destination's own files ({', '.join(RESERVED_FILE_NAMES)})"
     return None
 
 
