@@ -11,7 +11,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Metadata, Param, TaskGroup, dag, task
 
-from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shops_to_build
+from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
 from shopsync.config import ShopSettings
 
 DOC = """
@@ -68,6 +68,7 @@ def build_dag(shop: ShopSettings):
     )
     def catalog_export():
         @task
+        @shop_task
         def check_database() -> dict:
             """Fail fast, with a clear message, when the accounting database does not answer."""
             from shopsync.airflow_tasks import accounting_engine
@@ -76,6 +77,7 @@ def build_dag(shop: ShopSettings):
             return table_counts(accounting_engine())
 
         @task
+        @shop_task
         def extract_dataset(dataset: str, **context) -> dict:
             from shopsync.airflow_tasks import accounting_engine, export_run
             from shopsync.catalog import stages
@@ -83,6 +85,7 @@ def build_dag(shop: ShopSettings):
             return stages.extract_dataset(accounting_engine(), export_run(shop.id, context), dataset)
 
         @task
+        @shop_task
         def extract_categories(**context) -> dict:
             from shopsync.airflow_tasks import accounting_engine, export_run
             from shopsync.catalog import stages
@@ -90,6 +93,7 @@ def build_dag(shop: ShopSettings):
             return stages.extract_categories(accounting_engine(), export_run(shop.id, context))
 
         @task
+        @shop_task
         def resize_photos(extracted: dict, **context) -> dict:
             from shopsync.airflow_tasks import export_run
             from shopsync.catalog import stages
@@ -97,6 +101,7 @@ def build_dag(shop: ShopSettings):
             return stages.resize_photos(export_run(shop.id, context))
 
         @task
+        @shop_task
         def merge_dataset(dataset: str, upstream: dict, **context) -> dict:
             from shopsync.airflow_tasks import export_run
             from shopsync.catalog import stages
@@ -104,6 +109,7 @@ def build_dag(shop: ShopSettings):
             return stages.merge_dataset(export_run(shop.id, context), dataset)
 
         @task
+        @shop_task
         def build_feeds(merged: list[dict], categories: dict, **context) -> dict:
             from shopsync.airflow_tasks import export_run
             from shopsync.catalog import stages
@@ -111,6 +117,7 @@ def build_dag(shop: ShopSettings):
             return stages.build_feeds(export_run(shop.id, context))
 
         @task
+        @shop_task
         def validate_feeds(built: dict, **context) -> dict:
             from shopsync.airflow_tasks import export_run, silence_noisy_libraries
             from shopsync.catalog import stages
@@ -119,6 +126,7 @@ def build_dag(shop: ShopSettings):
             return stages.validate_feeds(export_run(shop.id, context))
 
         @task(outlets=[feeds_asset])
+        @shop_task
         def publish(validated: dict, **context):
             from shopsync.airflow_tasks import export_run
             from shopsync.catalog import stages
@@ -128,6 +136,7 @@ def build_dag(shop: ShopSettings):
             return published
 
         @task
+        @shop_task
         def summary(stage_results: list[dict], **context) -> dict:
             from shopsync.airflow_tasks import export_run
             from shopsync.catalog import stages

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Metadata, Param, dag, task
 
-from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shops_to_build
+from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
 from shopsync.config import ShopSettings
 
 DOC = """
@@ -62,12 +62,14 @@ def build_dag(shop: ShopSettings):
     )
     def orders_ingest():
         @task
+        @shop_task
         def ingest_inbox(**context) -> dict:
             from shopsync.airflow_tasks import accounting_engine, ingest_run
 
             return ingest_run(shop.id, accounting_engine(), context)
 
         @task(outlets=[stock_changed])
+        @shop_task
         def signal_stock_changed(ingested: dict):
             """Emits the Asset only when stock was reserved (skipped otherwise: no needless refresh)."""
             from airflow.sdk.exceptions import AirflowSkipException

@@ -25,7 +25,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 # Like `make test`: Airflow (imported by the alert when it sends) keeps its files in the checkout, not ~/airflow
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
 
-from shopsync.alerts import SMTP_CONN_ID_ENV, build_report, make_failure_alert, render_alert  # noqa: E402
+from shopsync.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
 from shopsync.catalog.validate import FeedValidationError  # noqa: E402
 from shopsync.errors import DatabaseUnavailable  # noqa: E402
 from shopsync.publish.base import PublishError  # noqa: E402
@@ -261,3 +261,36 @@ def test_a_broken_context_is_logged_not_raised(caplog: pytest.LogCaptureFixture)
     make_failure_alert(RECIPIENTS, "demo")({"ti": SimpleNamespace(try_number="not a number")})
 
     assert "cannot read the task context" in caplog.text
+
+
+def test_no_database_password_of_any_shape_reaches_the_mail(smtp_server: SmtpServer) -> None:
+    error = DatabaseUnavailable(
+        "accounting database postgresql://shop:Pw-1@Xyzzy-42@db:5432/retail does not answer\n"
+        "retried with postgresql://shop@db:5432/retail?sslmode=require&password=Qz-7Secret&connect_timeout=3\n"
+        "and host=db user=shop password=Dsn-9Secret dbname=retail")
+
+    make_failure_alert(RECIPIENTS, "demo")(failure_context(error))
+
+    mail = smtp_server.received[0]
+    decoded = "\n".join([str(mail.message), mail.body("plain"), mail.body("html")])
+    for part in ("Pw-1", "Xyzzy-42", "Qz-7Secret", "Dsn-9Secret"):
+        assert part not in decoded
+    assert "postgresql://shop:***@db:5432/retail" in mail.body("plain")
+
+
+@pytest.mark.parametrize(("error", "outcome"), [
+    (validation_error(), "It failed at once, without retries: a FeedValidationError cannot pass on a retry."),
+    (DatabaseUnavailable("connection refused"), "It failed for good on try 2 of 4."),
+])
+def test_the_alert_reads_in_order_what_failed_why_what_to_do_details(error: BaseException, outcome: str) -> None:
+    alert = render_alert(build_report(failure_context(error), "demo"))
+
+    for body in (alert.text, alert.html):
+        what = body.index("catalog export failed at task")
+        result = body.index(outcome)
+        why = body.index(type(error).__name__)
+        message = body.index(str(error).splitlines()[0][:40])
+        hint = body.index(hint_for(error)[:40])
+        details = body.index("shop_demo__catalog_export")
+        log = body.index(LOG_URL)
+        assert what < result < why < message < hint < details < log, body

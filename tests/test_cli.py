@@ -78,3 +78,85 @@ def test_bad_shop_file_names_file_and_key(tmp_path, content, expected):
     (tmp_path / "broken.yaml").write_text(content, encoding="utf-8")
     result = run_cli("shops", env={"SHOPSYNC_SHOPS_DIR": str(tmp_path)})
     assert_clean_error(result, str(tmp_path / "broken.yaml"), expected)
+
+
+def tree(root: Path) -> list[str]:
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*"))
+
+
+def hostile_shop(tmp_path: Path, shop_id: str, **changes) -> Path:
+    from shop_files import shop_settings, write_shop
+
+    shops = tmp_path / "shops"
+    shops.mkdir(exist_ok=True)
+    data = shop_settings(shop_id, **changes)
+    data["destination"]["path"] = str(tmp_path / "published")
+    data["orders_inbox"]["path"] = str(tmp_path / "inbox")
+    return write_shop(shops, data)
+
+
+def isolated_env(tmp_path: Path, db_url: str) -> dict[str, str]:
+    local = tmp_path / "local"
+    local.mkdir(exist_ok=True)
+    return {"SHOPSYNC_SHOPS_DIR": str(tmp_path / "shops"), "SHOPSYNC_LOCAL_DIR": str(local),
+            "SHOPSYNC_PHOTOS_DIR": str(local / "photos"), "SHOPSYNC_DB_URL": db_url}
+
+
+@pytest.mark.parametrize(("changes", "key"), [
+    ({"feeds.0.file": "../../../escaped.trs"}, "feeds.0.file"),
+    ({"feeds.0.file": "manifest.json"}, "feeds.0.file"),
+    ({"photos.sizes.0.name": "../../escaped"}, "photos.sizes.0.name"),
+])
+def test_export_dry_run_of_a_shop_with_an_escaping_name_writes_nothing(tmp_path, db_url, changes, key):
+    path = hostile_shop(tmp_path, "hostile", **changes)
+    env = isolated_env(tmp_path, db_url)
+    before = tree(tmp_path)
+
+    result = run_cli("export", "--shop", "hostile", "--dry-run", env=env)
+
+    assert result.returncode == 2
+    assert_clean_error(result, f"{path}: {key}: ")
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["export", "--shop", "../outside", "--dry-run"],
+    ["ingest", "--shop", "../outside", "--dry-run", "orders.json"],
+    ["replay", "--shop", "../outside", "orders.json"],
+    ["orders", "--shop", "../outside"],
+])
+def test_a_shop_option_that_is_not_a_shop_id_is_refused_before_anything_is_read(tmp_path, db_url, command):
+    outside = hostile_shop(tmp_path, "outside")           # a valid shop file, one level above the shops directory
+    outside.rename(tmp_path / outside.name)
+    (tmp_path / "orders.json").write_text("[]", encoding="utf-8")
+    env = isolated_env(tmp_path, db_url)
+    before = tree(tmp_path)
+
+    result = run_cli(*command, env=env)
+
+    assert result.returncode == 2
+    assert_clean_error(result, "--shop: '../outside' is not a shop id")
+    assert tree(tmp_path) == before
+
+
+def test_shops_names_the_file_and_key_of_an_invalid_cron_schedule(tmp_path):
+    path = hostile_shop(tmp_path, "late", schedule="0 25 * * *")
+    result = run_cli("shops", env={"SHOPSYNC_SHOPS_DIR": str(path.parent)})
+    assert result.returncode == 2
+    assert_clean_error(result, f"{path}: schedule: '0 25 * * *' is not a valid cron expression")
+
+
+@pytest.mark.parametrize("name", ["../../outside.json", "/nonexistent/x.json", "sub/x.json", ".."])
+def test_replay_takes_only_a_file_name_of_the_quarantine(tmp_path, db_url, name):
+    hostile_shop(tmp_path, "shop")
+    inbox = tmp_path / "inbox"
+    (inbox / "quarantine").mkdir(parents=True)
+    (tmp_path / "outside.json").write_text("[]", encoding="utf-8")
+    env = isolated_env(tmp_path, db_url)
+    before = tree(tmp_path)
+
+    result = run_cli("replay", "--shop", "shop", name, env=env)
+
+    assert result.returncode == 2
+    assert_clean_error(result, f"name: {name!r} must")
+    assert tree(tmp_path) == before

@@ -6,15 +6,20 @@ inside functions), so the rest runs and is tested without a scheduler.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopsync.config import ShopSettings, load_shops
+from shopsync.config import ShopSettings, scan_shops
 
 log = logging.getLogger(__name__)
 
 ACCOUNTING_CONN_ID = "shopsync_accounting"
+ACCOUNTING_CONN_ENV = "AIRFLOW_CONN_SHOPSYNC_ACCOUNTING"
 STOCK_CHANGED_ASSET = "shopsync_stock_changed"
 
 
@@ -23,6 +28,7 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
 
     return {
         "on_failure_callback": make_failure_alert(shop.alert_emails, shop.id),
+        "retry_policy": fail_fast_policy(),
         "owner": shop.owner,
         "retries": 3,
         "retry_delay": timedelta(seconds=30),
@@ -32,24 +38,86 @@ def default_args(shop: ShopSettings) -> dict[str, Any]:
     }
 
 
+def fail_fast_policy():
+    """Airflow's retry policy for every task: a PermanentError (bad settings, a feed blocked by validation,
+    a shrink guard) fails the task at once, with one alert; anything else retries as `retries` says."""
+    from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
+
+    from shopsync.errors import PermanentError
+
+    return ExceptionRetryPolicy(rules=[RetryRule(
+        exception=PermanentError, action=RetryAction.FAIL,
+        reason="a permanent error: the same run would fail the same way again, so it is not retried",
+    )])
+
+
+def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The body of every shopsync task (under @task): a database lost mid-run (connection terminated, server
+    restarted, database dropped) becomes DatabaseUnavailable, one clear line, which the task retries."""
+    from shopsync.db import database_failures_as_unavailable
+
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def generator_body(*args: Any, **kwargs: Any) -> Any:
+            with database_failures_as_unavailable():
+                return (yield from function(*args, **kwargs))
+
+        generator_body.shopsync_task = True    # type: ignore[attr-defined]
+        return generator_body
+
+    @functools.wraps(function)
+    def body(*args: Any, **kwargs: Any) -> Any:
+        with database_failures_as_unavailable():
+            return function(*args, **kwargs)
+
+    body.shopsync_task = True    # type: ignore[attr-defined]
+    return body
+
+
 def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
-    """Shops whose DAG a DAG file builds: all of them, or only the one a task run is for."""
+    """Shops whose DAG a DAG file builds: all valid ones, or only the one a task run is for.
+
+    An invalid shop file is skipped here (one broken file must not take the other shops' DAGs down);
+    dags/shop_settings.py reports it as that file's import error.
+    """
     from airflow.sdk import get_parsing_context
 
     wanted = get_parsing_context().dag_id
-    return [shop for shop in load_shops() if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
+    shops, problems = scan_shops()
+    for problem in problems:
+        log.warning("shop skipped, its settings are invalid: %s", problem)
+    return [shop for shop in shops if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
+
+
+def raise_for_invalid_shop_files() -> None:
+    """The import error of dags/shop_settings.py: one line per invalid shop file, naming the file and key."""
+    from shopsync.errors import ConfigError
+
+    _, problems = scan_shops()
+    if problems:
+        lines = [f"{len(problems)} shop settings file(s) invalid; their shops have no DAGs until fixed:"]
+        raise ConfigError("\n".join(lines + [str(problem) for problem in problems]))
 
 
 def accounting_db_url() -> str:
-    """The Airflow Connection `shopsync_accounting` if defined, else SHOPSYNC_DB_URL / the embedded server."""
+    """The Airflow Connection `shopsync_accounting` if defined, else SHOPSYNC_DB_URL / the embedded server.
+
+    Only "not defined" falls back: a connection that cannot be read (a secrets backend refusing, a
+    broken definition) is an error, never a reason to work on another database.
+    """
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     from shopsync.db import resolve_db_url
+    from shopsync.errors import DatabaseUrlError
 
     try:
-        from airflow.sdk import Connection
-
         conn = Connection.get(ACCOUNTING_CONN_ID)
-    except Exception:  # noqa: BLE001 - not defined (AirflowNotFoundException) or outside a task
-        log.info("no Airflow Connection %r; using SHOPSYNC_DB_URL or the embedded server", ACCOUNTING_CONN_ID)
+    except AirflowNotFoundException:
+        if ACCOUNTING_CONN_ENV in os.environ:   # Airflow reports an unreadable definition as "not defined"
+            raise DatabaseUrlError(f"{ACCOUNTING_CONN_ENV} is set, but Airflow cannot read it as a connection "
+                                   "(a URI such as postgresql://user:password@host:5432/db, or JSON)") from None
+        log.warning("no Airflow Connection %r; using SHOPSYNC_DB_URL or the embedded server", ACCOUNTING_CONN_ID)
         return resolve_db_url()
     uri = conn.get_uri()
     for airflow_scheme in ("postgres://", "postgresql+psycopg2://"):

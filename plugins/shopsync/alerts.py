@@ -42,7 +42,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
-from urllib.parse import quote
 
 from shopsync.paths import include_dir
 
@@ -55,7 +54,6 @@ TEXT_TEMPLATE = "alert_email.txt.j2"
 HTML_TEMPLATE = "alert_email.html.j2"
 MAX_ERROR_LINES = 15
 MAX_ERROR_LINE_CHARS = 500
-URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):(?P<password>[^@\s/]+)@")
 REPORT_PATH = re.compile(r"Report: (?P<path>\S+)")
 
 DEFAULT_HINT = "See the task log (link above) for the full traceback; clear the task to run it again."
@@ -74,6 +72,10 @@ HINTS: dict[str, str] = {    # by exception class name: the first class in the e
     "InboxError": (
         "The orders inbox could not be listed, read or tidied (after retries): check the inbox's "
         "connection and server, then clear the task."
+    ),
+    "DatabaseUrlError": (
+        "The accounting database URL is empty or cannot be read: fix the Airflow Connection shopsync_accounting "
+        "(or SHOPSYNC_DB_URL); special characters in the password must be URL-encoded (@ as %40)."
     ),
     "ConfigError": "The shop settings are missing or invalid: the error names the file and the key to fix.",
     "AirflowTaskTimeout": "The task ran longer than its execution_timeout and was stopped.",
@@ -96,6 +98,14 @@ class FailureReport:
     error_text: str
     log_url: str
     hint: str
+    permanent: bool = False          # the error says a retry cannot help: the task failed at once
+
+    @property
+    def outcome(self) -> str:
+        """What became of the task, in one sentence."""
+        if self.permanent:
+            return f"It failed at once, without retries: a {self.error_type} cannot pass on a retry."
+        return f"It failed for good on try {self.try_number} of {self.total_tries}."
 
     @property
     def error_lines(self) -> list[str]:
@@ -109,7 +119,7 @@ class FailureReport:
 
     def without(self, secrets: Iterable[str]) -> FailureReport:
         """The same report with the secrets and any credentials in URLs replaced by ***."""
-        known = _secret_variants(secrets)
+        known = list(secrets)
         cleaned = {f.name: redact_text(value, known) for f in fields(self)
                    if isinstance(value := getattr(self, f.name), str)}
         return replace(self, **cleaned)
@@ -180,6 +190,7 @@ def build_report(context: Mapping[str, Any], shop_id: str) -> FailureReport:
         error_text=error_text(error),
         log_url=str(_attr(ti, "log_url") or ""),
         hint=hint_for(error),
+        permanent=getattr(error, "retryable", True) is False,
     )
 
 
@@ -252,17 +263,11 @@ def _report_sentence(message: str) -> str:
 # --- secrets -------------------------------------------------------------------------------------
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """Text safe to mail: known secrets, URL credentials and Airflow's masked secrets replaced by ***."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    text = URL_CREDENTIALS.sub(r"\g<prefix>:***@", text)
-    return _airflow_masked(text)
+    """Text safe to mail: known secrets, URL passwords (user part and query string), `password=` settings
+    and Airflow's masked secrets replaced by ***."""
+    from shopsync import redaction
 
-
-def _secret_variants(secrets: Iterable[str]) -> list[str]:
-    """Each secret as written and URL-encoded, longest first (so no part of one survives)."""
-    variants = {variant for secret in secrets if secret for variant in (secret, quote(secret, safe=""))}
-    return sorted(variants, key=len, reverse=True)
+    return _airflow_masked(redaction.redact_text(text, secrets))
 
 
 def _airflow_masked(text: str) -> str:

@@ -30,10 +30,10 @@ def cmd_db_init(args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine
+    from shopsync.db import get_engine, redact
 
     engine = get_engine()
-    print(engine.url.render_as_string(hide_password=not args.show_password))
+    print(engine.url.render_as_string(hide_password=False) if args.show_password else redact(engine.url))
     return 0
 
 
@@ -264,11 +264,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Arguments that could name a place outside the project's own are checked before anything is read."""
+    from shopsync.config import check_shop_id, plain_name_problem
+
+    if getattr(args, "shop", None) is not None:
+        check_shop_id(args.shop)
+    if args.command == "replay" and (problem := plain_name_problem(args.name)):
+        raise ShopsyncError(f"name: {args.name!r} {problem} (a file in the inbox's quarantine/ directory)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
-        code = args.handler(args)
+        check_arguments(args)
+        from shopsync.db import database_failures_as_unavailable
+
+        with database_failures_as_unavailable():
+            code = args.handler(args)
         sys.stdout.flush()          # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:

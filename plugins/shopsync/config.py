@@ -14,10 +14,87 @@ from shopsync.errors import ConfigError
 from shopsync.paths import project_root, shops_dir
 
 SHOP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+ITEM_KEY = re.compile(r"^\d+\.[a-z_]+: ")
 
 CATALOG_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
 COMPANION_PROFILES = ("customers_csv", "wholesale_prices_csv", "gift_certificates_csv")
 ORDER_FORMATS = ("auto", "torgsoft_json", "prom", "rozetka", "woocommerce")
+# The published file of each profile when the settings name none (the writers' default_file; a test keeps
+# them equal). Here, so that settings are checked without importing the writers.
+DEFAULT_FEED_FILES = {
+    "torgsoft_csv": "TSGoods.trs", "yml": "yml.xml", "prom_yml": "prom.xml", "rozetka_yml": "rozetka.xml",
+    "woocommerce_csv": "woocommerce.csv", "customers_csv": "customers.csv",
+    "wholesale_prices_csv": "wholesale_prices.csv", "gift_certificates_csv": "gift_certificates.csv",
+}
+# Names the destination keeps for itself: the manifest and the photos directory.
+RESERVED_FILE_NAMES = ("manifest.json", "photos")
+CRON_PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *",
+                "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *"}   # the ones Airflow's cron timetables take
+
+
+def file_name_problem(name: str) -> str | None:
+    """Why `name` is not a plain file name that stays in its directory and is not one of the destination's
+    own, or None when it is one."""
+    if problem := plain_name_problem(name):
+        return problem
+    if name.casefold() in RESERVED_FILE_NAMES:
+        return f"is reserved for the destination's own files ({', '.join(RESERVED_FILE_NAMES)})"
+    return None
+
+
+def plain_name_problem(name: str) -> str | None:
+    """Why `name` would not stay in the directory it is joined to, or None."""
+    if not name.strip():
+        return "must not be empty"
+    if any(separator in name for separator in ("/", "\\", ":")):
+        return "must be a plain file name, without /, \\ or :"
+    if name.startswith("."):
+        return "must not start with a dot (no .., no hidden files)"
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        return "must not contain control characters"
+    if len(name.encode("utf-8")) > 255:
+        return "is longer than 255 bytes"
+    return None
+
+
+def plain_file_name(name: str) -> str:
+    if problem := file_name_problem(name):
+        raise ValueError(f"{name!r} {problem}")
+    return name
+
+
+def shop_id_problem(shop_id: str) -> str | None:
+    if SHOP_ID.fullmatch(shop_id):
+        return None
+    return "must be lower-case letters, digits and _ (starting with a letter), at most 40"
+
+
+def check_shop_id(shop_id: str, what: str = "--shop") -> str:
+    """A shop id as given by an operator (the CLI's --shop): a slug, so it never names a path."""
+    if problem := shop_id_problem(shop_id):
+        raise ConfigError(f"{what}: {shop_id!r} is not a shop id: {problem}")
+    return shop_id
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why `expression` is not a cron schedule Airflow can run (five fields, or a preset), or None."""
+    from croniter import CroniterError, croniter
+
+    cron = CRON_PRESETS.get(expression, expression)
+    if len(cron.split()) != 5:
+        presets = ", ".join(CRON_PRESETS)
+        return f"{expression!r} is not a cron expression: five fields (minute hour day month weekday) or {presets}"
+    try:
+        croniter(cron).get_next()
+    except CroniterError as exc:
+        return f"{expression!r} is not a valid cron expression: {exc}"
+    return None
+
+
+def cron_schedule(expression: str) -> str:
+    if problem := cron_problem(expression):
+        raise ValueError(problem)
+    return expression
 
 
 class Strict(BaseModel):
@@ -36,11 +113,34 @@ class FeedSettings(Strict):
     header: bool = True
     delta: bool = False                          # also publish a delta file of changed goods
 
+    @field_validator("file")
+    @classmethod
+    def file_is_plain_name(cls, value: str | None) -> str | None:
+        return None if value is None else plain_file_name(value)
+
+    @property
+    def file_name(self) -> str:
+        """The published file name: the one in the settings, else the profile's default."""
+        return self.file or DEFAULT_FEED_FILES[self.profile]
+
+    @property
+    def published_names(self) -> list[str]:
+        """Every file this feed may publish: its file, and with `delta` the delta file beside it."""
+        if not self.delta:
+            return [self.file_name]
+        stem, dot, ext = self.file_name.rpartition(".")
+        return [self.file_name, f"{stem}.delta.{ext}" if dot else f"{self.file_name}.delta"]
+
 
 class PhotoSize(Strict):
-    name: str
+    name: str                                    # the directory of this size under photos/
     width: Annotated[int, Field(gt=0, le=5000)]
     height: Annotated[int, Field(gt=0, le=5000)]
+
+    @field_validator("name")
+    @classmethod
+    def name_is_plain(cls, value: str) -> str:
+        return plain_file_name(value)
 
 
 class PhotoSettings(Strict):
@@ -52,6 +152,16 @@ class PhotoSettings(Strict):
     format: Literal["jpeg", "webp"] = "jpeg"
     quality: Annotated[int, Field(ge=30, le=100)] = 85
     base_url: str | None = None                  # where the site serves published photos; default <url>/photos
+
+    @field_validator("sizes")
+    @classmethod
+    def size_names_unique(cls, sizes: list[PhotoSize]) -> list[PhotoSize]:
+        clash = _first_clash([size.name for size in sizes])
+        if clash:
+            first, second = clash
+            raise ValueError(f"{second}.name: {sizes[second].name!r} is also the name of size {first} "
+                             "(names are compared ignoring case)")
+        return sizes
 
 
 class Destination(Strict):
@@ -76,6 +186,11 @@ class OrdersInbox(Strict):
     format: Literal["auto", "torgsoft_json", "prom", "rozetka", "woocommerce"] = "auto"
     schedule: str = "*/5 * * * *"
     settle_seconds: Annotated[int, Field(ge=0)] = 10   # a file younger than this may still be being written
+
+    @field_validator("schedule")
+    @classmethod
+    def schedule_is_cron(cls, value: str) -> str:
+        return cron_schedule(value)
 
     @model_validator(mode="after")
     def remote_needs_connection(self) -> OrdersInbox:
@@ -115,9 +230,25 @@ class ShopSettings(Strict):
     @field_validator("id")
     @classmethod
     def id_is_slug(cls, value: str) -> str:
-        if not SHOP_ID.match(value):
-            raise ValueError("must be lower-case letters, digits and _ (starting with a letter), at most 40")
+        if problem := shop_id_problem(value):
+            raise ValueError(problem)
         return value
+
+    @field_validator("schedule")
+    @classmethod
+    def schedule_is_cron(cls, value: str) -> str:
+        return cron_schedule(value)
+
+    @field_validator("feeds")
+    @classmethod
+    def feed_file_names_unique(cls, feeds: list[FeedSettings]) -> list[FeedSettings]:
+        owners = [(position, name) for position, feed in enumerate(feeds) for name in feed.published_names]
+        clash = _first_clash([name for _, name in owners])
+        if clash:
+            (first, _), (second, name) = owners[clash[0]], owners[clash[1]]
+            raise ValueError(f"{second}.file: {name!r} is also published by feed {first} ({feeds[first].profile}; "
+                             "names are compared ignoring case, delta files included)")
+        return feeds
 
     @field_validator("url")
     @classmethod
@@ -148,12 +279,26 @@ class ShopSettings(Strict):
         return candidate if candidate.is_absolute() else project_root() / candidate
 
 
+def _first_clash(names: list[str]) -> tuple[int, int] | None:
+    """Positions of the first two names that are equal ignoring case (one file on any file system)."""
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names):
+        key = name.casefold()
+        if key in seen:
+            return seen[key], position
+        seen[key] = position
+    return None
+
+
 def _format_validation_error(path: Path, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        key = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
-        problems.append(f"{key}: {message}")
+        if key and ITEM_KEY.match(message):     # a list's validator naming the item's key: "2.file: ..."
+            problems.append(f"{key}.{message}")
+        else:                                   # a model validator's message names its key itself
+            problems.append(f"{key}: {message}" if key else message)
     return f"{path}: " + "; ".join(problems)
 
 
@@ -189,7 +334,23 @@ def load_shops(directory: Path | None = None) -> list[ShopSettings]:
     return [load_shop(path) for path in shop_files(directory)]
 
 
+def scan_shops(directory: Path | None = None) -> tuple[list[ShopSettings], list[ConfigError]]:
+    """Every shop file of the directory: the valid shops, and one error per invalid file (for the DAG files:
+    a broken shop file must not take the other shops' DAGs down with it)."""
+    directory = directory or shops_dir()
+    if not directory.is_dir():
+        return [], [ConfigError(f"{directory}: shop settings directory does not exist (set SHOPSYNC_SHOPS_DIR)")]
+    shops, problems = [], []
+    for path in shop_files(directory):
+        try:
+            shops.append(load_shop(path))
+        except ConfigError as exc:
+            problems.append(exc)
+    return shops, problems
+
+
 def get_shop(shop_id: str, directory: Path | None = None) -> ShopSettings:
+    check_shop_id(shop_id, "shop id")
     directory = directory or shops_dir()
     path = directory / f"{shop_id}.yaml"
     if not path.exists():

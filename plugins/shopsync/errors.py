@@ -24,5 +24,9 @@ class ConfigError(PermanentError):
     """A shop settings file is missing, unreadable or invalid."""
 
 
+class DatabaseUrlError(ConfigError):
+    """The accounting database URL is empty or cannot be used as written: fixing it is the only cure."""
+
+
 class DatabaseUnavailable(ShopsyncError):
     """The accounting database URL is wrong or the server does not answer."""

@@ -29,6 +29,17 @@ from airflow.dag_processing.dagbag import DagBag
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 seconds = time.perf_counter() - started
+from shopsync.errors import ConfigError, DatabaseUnavailable
+
+
+def retry_decisions(task):
+    policy = task.retry_policy
+    if policy is None:
+        return None
+    return {error.__name__: policy.evaluate(error("x"), try_number=1, max_tries=3).action.value
+            for error in (ConfigError, DatabaseUnavailable, ValueError)}
+
+
 dags = {}
 for dag_id, dag in bag.dags.items():
     args = dag.default_args
@@ -38,6 +49,9 @@ for dag_id, dag in bag.dags.items():
         "callback": args.get("on_failure_callback") is not None,
         "doc_md": dag.doc_md or "", "max_active_runs": dag.max_active_runs,
         "timetable": type(dag.timetable).__name__, "tasks": sorted(dag.task_ids),
+        "retry_decisions": {task.task_id: retry_decisions(task) for task in dag.tasks},
+        "shopsync_bodies": {task.task_id: getattr(task.python_callable, "shopsync_task", False)
+                            for task in dag.tasks},
     }
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "seconds": seconds, "dags": dags}))
 """
@@ -94,6 +108,14 @@ def test_every_dag_is_described_owned_tagged_and_retried(parsed):
         assert "Backfill" in dag["doc_md"] and "By hand" in dag["doc_md"], dag_id
 
 
+def test_every_task_fails_a_permanent_error_at_once_and_retries_the_rest(parsed):
+    for dag_id, dag in parsed["dags"].items():
+        for task_id, decisions in dag["retry_decisions"].items():
+            assert decisions == {"ConfigError": "fail", "DatabaseUnavailable": "default", "ValueError": "default"}, (
+                f"{dag_id}.{task_id}")
+        assert all(dag["shopsync_bodies"].values()), f"{dag_id}: a task body without @shop_task"
+
+
 def test_catalog_export_uses_real_data_intervals_and_readable_stages(parsed):
     dag = parsed["dags"]["shop_demo__catalog_export"]
     assert dag["timetable"] == "AssetOrTimeSchedule"
@@ -109,3 +131,27 @@ def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_sho
     parsed = parse_dags(tmp_path, shops)
     assert parsed["errors"]
     assert all("kyiv.yaml" in message for message in parsed["errors"].values())
+
+
+@pytest.mark.parametrize(("change", "key"), [
+    (("schedule: \"0 * * * *\"", "schedule: \"0 25 * * *\""), "schedule"),
+    (("file: TSGoods.trs", "file: ../../TSGoods.trs"), "feeds.0.file"),
+    (("id: kyiv", "id: [kyiv"), "not valid YAML"),
+])
+def test_a_broken_shop_file_leaves_the_other_shops_dags_loaded(tmp_path, two_shops, change, key):
+    """Airflow's DagBag over the real DAG files: the good shop's DAGs load, and the one import error (of
+    dags/shop_settings.py, a file without DAGs, so no good DAG is marked stale with it) names the file and key."""
+    shops = tmp_path / "shops"
+    shutil.copytree(two_shops, shops)
+    broken = shops / "kyiv.yaml"
+    text = broken.read_text(encoding="utf-8")
+    assert change[0] in text
+    broken.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+
+    parsed = parse_dags(tmp_path, shops)
+
+    assert sorted(parsed["dags"]) == ["shop_demo__catalog_export", "shop_demo__orders_ingest"]
+    assert list(parsed["errors"]) == [str(ROOT / "dags" / "shop_settings.py")]
+    message = parsed["errors"][str(ROOT / "dags" / "shop_settings.py")]
+    assert f"{broken}: {key}" in message
+    assert "demo.yaml" not in message
