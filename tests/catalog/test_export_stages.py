@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -253,10 +254,41 @@ def test_old_run_directories_are_pruned(local_dir):
     workspace = stages.ShopWorkspace("demo")
     for key in ("20261101T000000Z", "20261101T010000Z", "20261101T020000Z", "20261101T030000Z"):
         (workspace.run_dir(key) / "out").mkdir(parents=True)
+        (workspace.run_dir(key) / "summary.json").write_text("{}")          # finished runs
     removed = stages.prune_runs(workspace, keep=2, current="20261101T000000Z")
     assert removed == ["20261101T010000Z"]
     assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == [
         "20261101T000000Z", "20261101T020000Z", "20261101T030000Z"]
+
+
+def test_pruning_never_deletes_a_run_that_is_still_working(local_dir, monkeypatch):
+    workspace = stages.ShopWorkspace("demo")
+    working, abandoned, finished = "20261101T000000Z.cli-a", "20261101T010000Z.cli-b", "20261101T020000Z.cli-c"
+    for key in (working, abandoned, finished):
+        workspace.begin_stage(key)                        # what every stage does first
+    (workspace.run_dir(finished) / "summary.json").write_text("{}")
+    long_ago = datetime.now().timestamp() - 25 * 3600
+    os.utime(workspace.lease_path(abandoned), (long_ago, long_ago))
+    for key in ("20261102T000000Z.a", "20261102T010000Z.b"):
+        workspace.begin_stage(key)
+    removed = stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b")
+    assert removed == [abandoned, finished]
+    assert workspace.run_dir(working).is_dir()            # older than the newest two, but its stages still run
+    monkeypatch.setenv("SHOPSYNC_ABANDONED_RUN_HOURS", "0")
+    assert stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b") == [working]
+
+
+def test_runs_of_one_interval_never_share_a_directory_but_a_dag_runs_tasks_do(local_dir):
+    end = datetime(2026, 11, 1, 1, tzinfo=UTC)
+    settings = shop(local_dir / "published")
+    cli_a = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    cli_b = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    dag = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="scheduled__2026-11-01T00:00")
+    dag_retry = stages.ExportRun(shop=settings, interval_start=end, interval_end=end,
+                                 run_id="scheduled__2026-11-01T00:00")
+    backfill = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="backfill__2026-11-01")
+    assert len({cli_a.key, cli_b.key, dag.key, backfill.key}) == 4
+    assert dag.key == dag_retry.key and dag.key.startswith("20261101T010000Z.scheduled-")
 
 
 def test_parallel_read_back_gives_the_same_feeds_and_validation(seeded, local_dir, monkeypatch):
