@@ -18,6 +18,7 @@ from lxml import etree
 
 from shopsync.catalog import snapshot, stages, validate
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
+from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
 from shopsync.catalog.validate import FeedValidationError
 from shopsync.config import ShopSettings
 from shopsync.seed import seed_database
@@ -390,3 +391,130 @@ def test_a_workspace_with_the_old_parquet_snapshot_is_rebuilt_in_full(seeded, lo
 
     assert summary["changed"]["goods"] == GOODS                 # everything extracted again
     assert not old.exists() and snapshot.row_count(arrow) == GOODS
+
+
+# --- the safety rails of publishing: shrink guard, publish order ------------------------------------------
+
+def _rows(published: Path) -> dict[str, int]:
+    return {entry["name"]: entry["rows"] for entry in json.loads((published / "manifest.json").read_text())["files"]}
+
+
+def test_a_feed_losing_more_than_max_drop_percent_is_held_back_until_allowed(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    good, rows = digests(published), _rows(published)
+    execute(seeded, "UPDATE goods SET is_visible = false WHERE id % 2 = 0")        # half the offers leave
+
+    with pytest.raises(ShrinkGuardError) as held:
+        export(seeded, shop(published), end + timedelta(minutes=5))
+    assert not held.value.retryable
+    assert f"rozetka.xml: {rows['rozetka.xml']:,} ->" in str(held.value)
+    assert "shopsync export --shop demo --allow-shrink" in str(held.value) and '{"allow_shrink": true}' in str(
+        held.value)
+    assert digests(published) == good
+
+    run = stages.ExportRun(shop=shop(published), interval_start=end, interval_end=end + timedelta(minutes=10),
+                           allow_shrink=True)
+    stages.run_export(seeded, run)
+    assert _rows(published)["rozetka.xml"] < rows["rozetka.xml"] * 0.6
+
+
+def test_max_drop_percent_is_a_shop_setting(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published, max_drop_percent=60), end, full=True)
+    rows = _rows(published)
+    execute(seeded, "UPDATE goods SET is_visible = false WHERE id % 2 = 0")
+    export(seeded, shop(published, max_drop_percent=60), end + timedelta(minutes=5))
+    assert _rows(published)["rozetka.xml"] < rows["rozetka.xml"] * 0.6
+
+
+def test_an_empty_database_never_replaces_live_feeds(seeded, local_dir):
+    from shopsync import testing
+
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    good = digests(published)
+    testing.truncate_all(seeded)                                    # an unseeded or wiped database
+
+    with pytest.raises(ShrinkGuardError, match=r"rozetka\.xml: [\d,]+ -> 0 rows \(-100\.0 %\)"):
+        export(seeded, shop(published), end + timedelta(minutes=5), full=True)
+    assert digests(published) == good
+
+
+def test_customers_and_certificates_are_guarded_too(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    execute(seeded, "UPDATE customers SET is_active = false")
+
+    with pytest.raises(ShrinkGuardError, match=r"customers\.csv: [\d,]+ -> 0 rows"):
+        export(seeded, shop(published), end + timedelta(minutes=5))
+
+
+def _validated(seeded, settings, end) -> stages.ExportRun:
+    run = _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
+    stages.validate_feeds(run)
+    return run
+
+
+def test_a_set_read_before_the_published_one_is_refused(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    slow = _validated(seeded, settings, end)                         # read, merged, built: not yet published
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+    export(seeded, settings, end + timedelta(minutes=10))            # another run reads later, publishes first
+    newer = digests(published)
+
+    with pytest.raises(StaleDataError, match="newer data than this run read"):
+        stages.publish_feeds(slow)
+    assert digests(published) == newer
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert set(manifest["database_position"]) == {"goods", "customers", "certificates"}
+
+
+def test_changes_read_before_the_snapshot_are_not_merged(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    slow = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    stages.extract_dataset(seeded, slow, "goods")                    # reads stock...
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+    export(seeded, settings, end + timedelta(minutes=10))            # ...another run reads and merges later
+    snapshot_bytes = slow.workspace.snapshot("goods").read_bytes()
+
+    with pytest.raises(StaleDataError, match="not merged"):
+        stages.merge_dataset(slow, "goods")
+    assert slow.workspace.snapshot("goods").read_bytes() == snapshot_bytes
+
+
+def test_an_overtaken_export_starts_again_from_fresh_data(seeded, local_dir, monkeypatch):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    original_validate = stages.validate_feeds
+    overtaken: list[str] = []
+
+    def validate_then_be_overtaken(run):
+        if not overtaken:                                            # while the first run validates...
+            overtaken.append(run.key)
+            execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+            export(seeded, settings, end + timedelta(minutes=10))    # ...another one publishes newer data
+        return original_validate(run)
+
+    monkeypatch.setattr(stages, "validate_feeds", validate_then_be_overtaken)
+    execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 4 AND price_type_id = 1")
+    summary = export(seeded, settings, end + timedelta(minutes=5), full=True)
+
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert summary["run"] != overtaken[0] and manifest["run"] == summary["run"]
+    offers = {o.get("id"): o for o in etree.parse(str(published / "rozetka.xml")).iter("offer")}
+    with seeded.connect() as conn:
+        free = conn.execute(sa.text("SELECT floor(sum(free)) FROM free_stock WHERE good_id = 5"
+                                    " AND warehouse_id IN (1, 2)")).scalar()
+    assert offers["5"].findtext("stock_quantity") == str(int(free))
