@@ -620,7 +620,8 @@ def publish_photos(run: ExportRun) -> int:
             destination.recover()
             photo_files, uploaded = _photo_uploads(run, destination)
             destination.put_photos(photo_files)
-            write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
+            if destination.known_photos(set()) is None:
+                write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
     finally:
         destination.close()
     return len(photo_files)
@@ -669,7 +670,8 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
             results = destination.publish(FeedSet(
                 set_id, photo_files, [OutgoingFile(entry.path, entry.name) for entry in entries],
                 OutgoingFile(manifest_path, "manifest.json")))
-            write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
+            if destination.known_photos(set()) is None:
+                write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
             write_json(_published_manifest_path(run, destination), manifest)
     finally:
         destination.close()
@@ -773,9 +775,11 @@ def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict
     """
     from shopsync.catalog.guards import StaleDataError
 
+    run.workspace.sweep_dead_runs()
     for attempt in range(STALE_RERUNS + 1):
         try:
-            return _run_stages(engine, run, dry_run=dry_run)
+            with run.workspace.holding_run(run.key):
+                return _run_stages(engine, run, dry_run=dry_run)
         except StaleDataError as exc:
             if attempt == STALE_RERUNS:
                 raise

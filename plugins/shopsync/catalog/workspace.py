@@ -132,6 +132,47 @@ class ShopWorkspace:
             (self.run_dir(key) / "summary.json").unlink(missing_ok=True)
 
 
+    @contextmanager
+    def holding_run(self, key: str) -> Iterator[None]:
+        """A run done by one process from start to end (shopsync export) holds a lock on its directory's
+        `.running` file while it lives: the lock is free once the process is gone, even after kill -9."""
+        self.run_dir(key).mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir(key) / RUNNING, "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def sweep_dead_runs(self) -> list[Path]:
+        """Remove the temporary files that runs killed mid-write left (in run directories whose `.running` lock
+        no process holds any more, and the snapshot's, which are written under the workspace lock)."""
+        removed: list[Path] = []
+        with self.lock():
+            removed += _remove_temporary(self.snapshot_dir)
+            for running in (self.root / "runs").glob(f"*/{RUNNING}"):
+                with open(running, "a") as handle:
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue                    # its process still works
+                    removed += _remove_temporary(running.parent)
+                    running.unlink()
+        return removed
+
+
+RUNNING = ".running"
+TEMPORARY_SUFFIXES = (".tmp",)
+
+
+def _remove_temporary(directory: Path) -> list[Path]:
+    """Files that are only ever temporary: *.tmp (replaced by rename when done) and *.part-* names."""
+    if not directory.is_dir():
+        return []
+    doomed = [path for path in directory.rglob("*")
+              if path.is_file() and (path.name.endswith(TEMPORARY_SUFFIXES) or ".part-" in path.name)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return doomed
+
+
 @contextmanager
 def _flocked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
