@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 20
-REMOTE_ROUNDS = 6                   # every one killed during its publish (the remote kind's part that differs)
-COMPLETE_EVERY = 5                  # an export left to finish after every this many killed ones
+REMOTE_ROUNDS = 4                   # every one killed during its publish (the remote kind's part that differs)
+COMPLETE_EVERY = {"local": 5, "ftp": 2}     # an export left to finish after every this many killed ones
 GOODS = 40
 SEED = int(os.environ.get("SHOPSYNC_FAULT_SEED", "20261206"))
 TEMPORARY_MARKS = (".part", ".building-", ".next-", ".tmp", "publish-journal.")
@@ -171,7 +171,7 @@ def test_exports_killed_at_random_points_leave_complete_sets_and_no_temporary_fi
             manifest = complete_set(read_set())                            # at once, before any other run
             assert not older_datasets(manifest["database_position"], positions[-1]), context
             positions.append(manifest["database_position"])
-        if round_number % COMPLETE_EVERY == 0 or round_number == rounds:
+        if round_number % COMPLETE_EVERY[kind] == 0 or round_number == rounds:
             export.run()                                                   # the next run, not killed
             manifest = complete_set(read_set())
             assert not older_datasets(manifest["database_position"], positions[-1]), context
@@ -180,3 +180,30 @@ def test_exports_killed_at_random_points_leave_complete_sets_and_no_temporary_fi
     with engine.connect() as conn:
         stock = conn.execute(sa.text("SELECT count(*) FROM goods")).scalar()
     assert stock == GOODS
+
+
+@pytest.mark.slow
+def test_the_cli_holds_back_an_emptied_catalog_until_allow_shrink(
+    engine, db_url_for_children: str, local_dir: Path, tmp_path: Path
+) -> None:
+    from shopsync import testing
+
+    seed_database(engine, goods=GOODS, seed=5)
+    published = tmp_path / "published"
+    export = Export(tmp_path, db_url_for_children, f"{{kind: local, path: {published}}}")
+    export.run()
+    live = local_files(published)
+    testing.truncate_all(engine)
+
+    held = subprocess.run([sys.executable, "-m", "shopsync.cli", "export", "--shop", "fm"], env=export.env,
+                          capture_output=True, text=True, timeout=300)
+    assert held.returncode == 2 and "Traceback" not in held.stderr
+    assert "ShrinkGuard" not in held.stderr and "-> 0 rows (-100.0 %)" in held.stderr
+    assert "shopsync export --shop fm --allow-shrink" in held.stderr
+    assert local_files(published) == live
+
+    allowed = subprocess.run([sys.executable, "-m", "shopsync.cli", "export", "--shop", "fm", "--allow-shrink"],
+                             env=export.env, capture_output=True, text=True, timeout=300)
+    assert allowed.returncode == 0, allowed.stderr
+    rows = {entry["name"]: entry["rows"] for entry in complete_set(local_files(published))["files"]}
+    assert rows["rozetka.xml"] == 0
