@@ -185,14 +185,14 @@ def test_a_local_publish_killed_at_any_step_leaves_a_complete_set(tmp_path: Path
 # -- remote ----------------------------------------------------------------------------------------------
 
 
-REMOTE_KINDS = ["ftp_server", "sftp_server", "http_server"]
+REMOTE_KINDS = ["ftp_server", "plain_ftp_server", "sftp_server", "sftp_server_without_posix_rename", "http_server"]
 
 
 def _remote(kind: str, server, tmp_path: Path, monkeypatch) -> tuple[config.Destination, Path]:
-    if kind == "ftp_server":
+    if kind in ("ftp_server", "plain_ftp_server"):
         monkeypatch.setenv("AIRFLOW_CONN_SHOP_REMOTE", server.uri)
         return config.Destination(kind="ftp", path="/shop/feeds", conn_id="shop_remote"), server.home / "shop/feeds"
-    if kind == "sftp_server":
+    if kind in ("sftp_server", "sftp_server_without_posix_rename"):
         monkeypatch.setenv("AIRFLOW_CONN_SHOP_REMOTE", server.password_uri)
         return config.Destination(kind="sftp", path="/shop/feeds", conn_id="shop_remote"), server.home / "shop/feeds"
     monkeypatch.setenv("AIRFLOW_CONN_SHOP_REMOTE", server.uri)
