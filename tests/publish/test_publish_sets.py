@@ -267,3 +267,12 @@ def test_a_remote_publish_killed_at_any_step_is_finished_or_rolled_back_by_the_n
         assert temporary_files(root) == []
     assert ("upload", "rolled") in outcomes and ("rename", "finished") in outcomes
     assert len(outcomes) == 2 * steps
+
+
+def test_a_local_destination_that_cannot_be_written_is_a_clear_publish_error(tmp_path: Path) -> None:
+    from shopsync.publish import PublishError
+
+    (tmp_path / "not-a-directory").write_text("a file where the destination's parent should be")
+    sets = LocalSets(tmp_path / "not-a-directory" / "feeds")
+    with pytest.raises(PublishError, match="publish set .* on local .*not-a-directory/feeds"):
+        sets.publish(make_set(tmp_path, 0))

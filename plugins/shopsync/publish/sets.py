@@ -29,7 +29,8 @@ import posixpath
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +126,26 @@ class LocalSets:
 
     def recover(self) -> list[str]:
         """Move a plain directory at the path into the set layout; remove what killed publishes left."""
+        with self._clear_errors("recover"):
+            return self._recover()
+
+    def publish(self, feed_set: FeedSet) -> list[PutResult]:
+        with self._clear_errors(f"publish set {feed_set.set_id}"):
+            self.put_photos(feed_set.photos)
+            final = self._build(feed_set)
+            self._switch_to(final)
+            self._prune(final.name)
+        return _results([*feed_set.feeds, feed_set.manifest])
+
+    @contextmanager
+    def _clear_errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            raise PublishError(f"{what} on {self.description}: {exc.strerror or exc} ({exc.filename}); the "
+                               f"directory above the path must be writable, on one file system with it") from None
+
+    def _recover(self) -> list[str]:
         done: list[str] = []
         if self.path.exists() and not self.path.is_symlink():
             done.append(self._adopt_plain_directory())
@@ -138,13 +159,6 @@ class LocalSets:
                 done.append(f"removed {entry.name} (left by an interrupted publish)")
         done.extend(self._remove_partial_photos())
         return done
-
-    def publish(self, feed_set: FeedSet) -> list[PutResult]:
-        self.put_photos(feed_set.photos)
-        final = self._build(feed_set)
-        self._switch_to(final)
-        self._prune(final.name)
-        return _results([*feed_set.feeds, feed_set.manifest])
 
     def _build(self, feed_set: FeedSet) -> Path:
         building = self.sets / f".building-{feed_set.set_id}"
