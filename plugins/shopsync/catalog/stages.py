@@ -628,11 +628,12 @@ def publish_photos(run: ExportRun) -> int:
 
 
 def _guarded_rows(run: ExportRun, feeds: list[dict]) -> dict[str, int]:
-    """Rows of every full feed of the set (the delta files of an incremental run change size by nature)."""
+    """Rows of every full feed of the shop in this set, 0 for one the set lacks (the delta files of an
+    incremental run change size by nature)."""
     from shopsync.catalog.feeds import feed_file_name
 
-    full_files = {feed_file_name(feed) for feed in run.shop.feeds}
-    return {f["file"]: f["rows"] for f in feeds if f["file"] in full_files}
+    rows = {f["file"]: f["rows"] for f in feeds}
+    return {name: rows.get(name, 0) for name in (feed_file_name(feed) for feed in run.shop.feeds)}
 
 
 def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
