@@ -99,6 +99,7 @@ def test_a_plain_directory_becomes_the_first_set_and_photos_move_beside_the_sets
     first = make_set(tmp_path, 0)
     for file in (*first.feeds, first.manifest):
         (path / file.remote_name).write_bytes(file.local_path.read_bytes())
+    (path / ".rozetka.xml.part-1a2b3c4d").write_bytes(b"left by a killed per-file publish")
     sets = LocalSets(path)
 
     sets.recover()
@@ -109,6 +110,7 @@ def test_a_plain_directory_becomes_the_first_set_and_photos_move_beside_the_sets
     assert shown_version(path) == 1
     assert (path / "photos" / "catalog" / "old.jpg").read_bytes() == b"old photo"   # photos only grow
     assert os.readlink(path).startswith("published.sets/")
+    assert temporary_files(tmp_path / "published.sets") == []
 
 
 def test_old_sets_are_kept_for_readers_for_a_while_then_removed(tmp_path: Path, monkeypatch) -> None:

@@ -208,6 +208,8 @@ class LocalSets:
             os.rename(self.path / "photos", self.photos)
         os.rename(self.path, self.sets / set_id)
         adopted = self.sets / set_id
+        for leftover in adopted.glob(f".*{PART_MARK}*"):       # temporary files of the per-file publishes before
+            leftover.unlink()
         if not (adopted / "photos").exists():
             (adopted / "photos").symlink_to("../photos")
         self._switch_to(adopted)
