@@ -278,3 +278,23 @@ def test_a_local_destination_that_cannot_be_written_is_a_clear_publish_error(tmp
     sets = LocalSets(tmp_path / "not-a-directory" / "feeds")
     with pytest.raises(PublishError, match="publish set .* on local .*not-a-directory/feeds"):
         sets.publish(make_set(tmp_path, 0))
+
+
+@pytest.mark.parametrize("kind", ["ftp_server", "http_server"])
+def test_a_journal_whose_temporary_files_vanished_does_not_block_the_next_publish(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = request.getfixturevalue(kind)
+    settings, root = _remote(kind, server, tmp_path, monkeypatch)
+    _publish(settings, tmp_path, make_set(tmp_path, 0))
+    owner = HttpDestination if kind == "http_server" else StoreTransport
+    first_rename = 3 + len(FEEDS) + 1 + 1
+    code = _publish_and_die_at(first_rename, lambda: _publish(settings, tmp_path, make_set(tmp_path, 1)),
+                               _patch_local_operations([(owner, "upload"), (owner, "rename")]))
+    assert code == 9
+    for leftover in [p for p in root.rglob("*") if ".part-" in p.name]:
+        leftover.unlink()                             # someone tidied the server by hand
+
+    recovered = _publish(settings, tmp_path, make_set(tmp_path, 2))
+
+    assert recovered and shown_version(root) == 2 and temporary_files(root) == []

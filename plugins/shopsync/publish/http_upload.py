@@ -132,12 +132,20 @@ class HttpDestination:
 
         self._retrying(delete, f"remove {remote_name}")
 
+    def exists(self, remote_name: str) -> bool:
+        url = self.url_for(remote_name)
+        found, _ = self._retrying(lambda: self._exists(url), f"look for {remote_name}")
+        return found
+
     def leftovers(self) -> list[str]:
         return []                               # HTTP cannot list: the journal names every temporary file
 
     def _exists(self, url: str) -> bool:
         response = self.session.head(url, timeout=self.timeout)
-        return 200 <= response.status_code < 300
+        if response.status_code == 404:
+            return False
+        _raise_for_status("HEAD", url, response)
+        return True
 
     def url_for(self, remote_name: str) -> str:
         return f"{self.prefix}/{quote(check_relative_path(remote_name))}"

@@ -294,6 +294,7 @@ class Transport(Protocol):
     def remove(self, remote_name: str) -> None:
         """Missing counts as removed."""
     def get(self, remote_name: str) -> bytes | None: ...
+    def exists(self, remote_name: str) -> bool: ...
     def leftovers(self) -> list[str]:
         """Temporary names in the root directory (left by older versions or lost journals)."""
     def close(self) -> None: ...
@@ -325,7 +326,8 @@ class RemoteSets:
             pairs = [(final, temp) for final, temp in journal["files"]]
             if journal["phase"] == "rename":
                 for final, temp in pairs:
-                    self.transport.rename(temp, final)
+                    if self.transport.exists(temp):     # gone: renamed before the kill (or removed by hand)
+                        self.transport.rename(temp, final)
                 done.append(f"finished the interrupted publish of set {journal['set']} ({len(pairs)} files)")
             else:
                 for _, temp in pairs:
@@ -401,6 +403,9 @@ class StoreTransport:
 
     def get(self, remote_name: str) -> bytes | None:
         return self._retrying(lambda: self.store.read(remote_name), f"read {remote_name}")
+
+    def exists(self, remote_name: str) -> bool:
+        return self._retrying(lambda: self.store.exists(remote_name), f"look for {remote_name}")
 
     def leftovers(self) -> list[str]:
         def action() -> list[str]:
