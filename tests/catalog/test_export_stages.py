@@ -518,3 +518,29 @@ def test_an_overtaken_export_starts_again_from_fresh_data(seeded, local_dir, mon
         free = conn.execute(sa.text("SELECT floor(sum(free)) FROM free_stock WHERE good_id = 5"
                                     " AND warehouse_id IN (1, 2)")).scalar()
     assert offers["5"].findtext("stock_quantity") == str(int(free))
+
+
+def test_two_builds_of_one_shop_take_turns(seeded, local_dir):
+    import threading
+
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    for dataset in stages.DATASETS:
+        stages.extract_dataset(seeded, run, dataset)
+        stages.merge_dataset(run, dataset)
+    started = threading.Event()
+
+    def build_while_another_holds_the_lock():
+        started.set()
+        stages.build_feeds(run)
+
+    with run.workspace.build_lock():                # another run's build
+        builder = threading.Thread(target=build_while_another_holds_the_lock)
+        builder.start()
+        started.wait(10)
+        builder.join(2)
+        assert builder.is_alive()                   # waits its turn
+    builder.join(120)
+    assert not builder.is_alive() and run.run_dir_path("feeds.json").exists()

@@ -428,6 +428,13 @@ def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
 
 
 def build_feeds(run: ExportRun) -> dict:
+    """One build of a shop at a time: builds share the shop's pass cache (rendered/), which two runs writing at
+    once (a CLI run beside a DAG run) would mix."""
+    with run.workspace.build_lock():
+        return _build_feeds(run)
+
+
+def _build_feeds(run: ExportRun) -> dict:
     """Write every feed of the shop from its snapshot into the run's out/ directory."""
     import pyarrow.parquet as pq
 

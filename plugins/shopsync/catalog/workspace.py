@@ -120,6 +120,12 @@ class ShopWorkspace:
         with _flocked(self.root / ".publish.lock"):
             yield
 
+    @contextmanager
+    def build_lock(self) -> Iterator[None]:
+        """Serialise the feed builds of one shop (they share the pass cache in rendered/)."""
+        with _flocked(self.root / ".build.lock"):
+            yield
+
     def lease_path(self, key: str) -> Path:
         return self.run_dir(key) / ".active"
 
