@@ -137,7 +137,6 @@ class ShopWorkspace:
             self.lease_path(key).touch()
             (self.run_dir(key) / "summary.json").unlink(missing_ok=True)
 
-
     @contextmanager
     def holding_run(self, key: str) -> Iterator[None]:
         """A run done by one process from start to end (shopsync export) holds a lock on its directory's
