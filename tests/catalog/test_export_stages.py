@@ -544,3 +544,22 @@ def test_two_builds_of_one_shop_take_turns(seeded, local_dir):
         assert builder.is_alive()                   # waits its turn
     builder.join(120)
     assert not builder.is_alive() and run.run_dir_path("feeds.json").exists()
+
+
+def test_temporary_files_of_killed_runs_are_swept_but_not_of_living_ones(local_dir):
+    workspace = stages.ShopWorkspace("demo")
+    dead, alive = "20261101T000000Z.cli-dead", "20261101T000000Z.cli-alive"
+    with workspace.holding_run(dead):
+        pass                                                   # its process is gone: the lock is free
+    for key in (dead, alive):
+        (workspace.run_dir(key) / "changes").mkdir(parents=True, exist_ok=True)
+        (workspace.run_dir(key) / "changes" / "goods.arrow.tmp").write_bytes(b"half written")
+        (workspace.run_dir(key) / "changes" / "goods.ids.json").write_text("{}")
+    workspace.snapshot_dir.mkdir(parents=True)
+    (workspace.snapshot_dir / "goods.arrow.tmp").write_bytes(b"a merge killed mid-write")
+    with workspace.holding_run(alive):
+        removed = workspace.sweep_dead_runs()
+    assert sorted(str(path.relative_to(workspace.root)) for path in removed) == [
+        f"runs/{dead}/changes/goods.arrow.tmp", "snapshot/goods.arrow.tmp"]
+    assert (workspace.run_dir(alive) / "changes" / "goods.arrow.tmp").exists()
+    assert (workspace.run_dir(dead) / "changes" / "goods.ids.json").exists()
