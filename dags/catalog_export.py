@@ -29,14 +29,16 @@ or `SHOPSYNC_DB_URL`), shop settings `include/shops/{id}.yaml`.
 **Stages**: `check_database` -> `extract` (only what changed in the data interval, plus a
 small overlap; everything on the first run or with `full`) -> `transform` (photos,
 merge into the shop's snapshot, write feeds) -> `validate` (Great Expectations:
-a failing feed is not published and the last good one stays) -> `publish` (atomic:
-temp name, then rename) -> `summary`.
+a failing feed is not published and the last good one stays) -> `publish` (the whole set or
+nothing: see docs/operations.md, "Guarantees"; refused when a feed would lose more than
+`max_drop_percent` of its offers or the destination shows newer data) -> `summary`.
 
 **Schedule**: hourly data intervals (`{schedule}`), and at once whenever an order
 ingest of any shop reserves stock (Asset `shopsync_stock_changed`).
 
-**By hand**: trigger with `{{"full": true}}` to rebuild everything, or from a shell
-`shopsync export --shop {id} [--full] [--dry-run]`.
+**By hand**: trigger with `{{"full": true}}` to rebuild everything, `{{"allow_shrink": true}}` to
+publish a catalog that shrank on purpose, or from a shell
+`shopsync export --shop {id} [--full] [--dry-run] [--allow-shrink]`.
 **Backfill** (safe to repeat; the same interval publishes the same content):
 
 `airflow backfill create --dag-id shop_{id}__catalog_export --from-date 2026-11-01T00:00`
@@ -58,7 +60,13 @@ def build_dag(shop: ShopSettings):
         catchup=False,
         max_active_runs=1,
         default_args=default_args(shop),
-        params={"full": Param(False, type="boolean", description="re-extract everything instead of changes")},
+        params={
+            "full": Param(False, type="boolean", description="re-extract everything instead of changes"),
+            "allow_shrink": Param(False, type="boolean",
+                                  description="publish even if a feed loses more than max_drop_percent of its offers"),
+            "ignore_publish_order": Param(False, type="boolean", description=(
+                "publish even if the destination shows data read later (after a database restore)")),
+        },
         tags=[f"shop:{shop.id}", "catalog"],
         doc_md=DOC.format(
             id=shop.id, name=shop.name, url=shop.url, schedule=shop.schedule,

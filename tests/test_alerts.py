@@ -26,6 +26,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
 
 from shopsync.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
+from shopsync.catalog.guards import ShrinkGuardError, StaleDataError  # noqa: E402
 from shopsync.catalog.validate import FeedValidationError  # noqa: E402
 from shopsync.errors import DatabaseUnavailable  # noqa: E402
 from shopsync.publish.base import PublishError  # noqa: E402
@@ -230,7 +231,9 @@ def test_undefined_smtp_connection_is_logged_not_raised(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(("error", "hint"), [
-    (PublishError("sftp: connection refused"), "the files published before are intact"),
+    (PublishError("sftp: connection refused"), "the next run finishes or rolls back that publish before"),
+    (ShrinkGuardError("rozetka.xml: 1,000 -> 0 rows"), "--allow-shrink`), or trigger the DAG with"),
+    (StaleDataError("newer data published"), "--ignore-publish-order` once, or trigger the DAG"),
     (DatabaseUnavailable("timeout"), "check the Airflow Connection shopsync_accounting"),
     (FeedValidationError("3 goods failed the item checks"), "The goods and the rules they broke are listed"),
     (ValueError("boom"), "See the task log"),

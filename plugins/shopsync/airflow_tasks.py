@@ -148,8 +148,12 @@ def export_run(shop_id: str, context: dict[str, Any]):
     from shopsync.config import get_shop
 
     start, end = data_interval(context)
-    full = bool((context.get("params") or {}).get("full", False))
-    return ExportRun(shop=get_shop(shop_id), interval_start=start, interval_end=end, full=full)
+    params = context.get("params") or {}
+    full = bool(params.get("full", False))
+    run_id = str(context.get("run_id") or getattr(context.get("dag_run"), "run_id", "") or "")
+    return ExportRun(shop=get_shop(shop_id), interval_start=start, interval_end=end, full=full, run_id=run_id,
+                     allow_shrink=bool(params.get("allow_shrink", False)),
+                     ignore_publish_order=bool(params.get("ignore_publish_order", False)))
 
 
 def silence_noisy_libraries() -> None:

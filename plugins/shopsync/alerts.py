@@ -66,8 +66,25 @@ HINTS: dict[str, str] = {    # by exception class name: the first class in the e
         "shopsync_accounting (or SHOPSYNC_DB_URL): host, port, database, login; and that the server is up."
     ),
     "PublishError": (
-        "The destination was unreachable or refused the files (after retries); the files published "
-        "before are intact. Check the destination's connection and server, then clear the task."
+        "The destination was unreachable or refused the files (after retries). A local destination still "
+        "shows the last complete set. On FTP, SFTP or HTTP the new files were sent under temporary names "
+        "and renamed into place only once all had arrived, manifest.json last; a publish cut off while "
+        "renaming may have left some new files beside the old manifest: the next run finishes or rolls back "
+        "that publish before anything else and removes its temporary files. Check the destination's "
+        "connection and server, then clear the task."
+    ),
+    "ShrinkGuardError": (
+        "Nothing was published: a feed would lose more than the shop's max_drop_percent of the offers of the "
+        "last published one (an empty or half-loaded database looks like this); the published feeds stay. "
+        "Check the accounting database first. If the drop is intended, run the command the error names "
+        "(`shopsync export --shop <id> --allow-shrink`), or trigger the DAG with {{\"allow_shrink\": true}}."
+    ),
+    "StaleDataError": (
+        "Nothing was published: another export of this shop published or merged data read later than this "
+        "run's, so the destination already shows newer data. No action is needed: the next run publishes "
+        "fresh data (clear this DAG run from its first task to do it now). After restoring the database to "
+        "an earlier state, run `shopsync export --shop <id> --ignore-publish-order` once, or trigger the DAG "
+        "with {{\"ignore_publish_order\": true}}."
     ),
     "InboxError": (
         "The orders inbox could not be listed, read or tidied (after retries): check the inbox's "

@@ -192,7 +192,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     shop = get_shop(args.shop)
     # By hand there is no schedule: the window starts where the last export stopped reading.
     end = datetime.now(UTC).replace(microsecond=0)
-    run = ExportRun(shop=shop, interval_start=end, interval_end=end, full=args.full)
+    run = ExportRun(shop=shop, interval_start=end, interval_end=end, full=args.full, allow_shrink=args.allow_shrink,
+                    ignore_publish_order=args.ignore_publish_order)
     try:
         summary = run_export(get_engine(), run, dry_run=args.dry_run)
     except FeedValidationError as exc:
@@ -200,7 +201,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 3
     for line in summary_lines(summary):
         print(line)
-    out_dir = run.workspace.out_dir(run.key)
+    out_dir = run.workspace.out_dir(summary["run"])
     if args.dry_run:
         print(f"dry run: nothing published; the feeds are in {out_dir}")
     else:
@@ -239,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--shop", required=True, help="shop id (include/shops/<id>.yaml)")
     export.add_argument("--full", action="store_true", help="re-extract everything instead of what changed")
     export.add_argument("--dry-run", action="store_true", help="build and validate the feeds; publish nothing")
+    export.add_argument("--allow-shrink", action="store_true",
+                        help="publish even if a feed loses more than the shop's max_drop_percent of its offers")
+    export.add_argument("--ignore-publish-order", action="store_true",
+                        help="publish even if the destination shows data read later (after a database restore)")
     export.set_defaults(handler=cmd_export)
 
     ingest = commands.add_parser("ingest", help="apply order files by hand (the same code as the DAG)")

@@ -226,6 +226,8 @@ class ShopSettings(Strict):
     order_checks: OrderChecks = Field(default_factory=OrderChecks)
     owner: str = "shopsync"
     alert_emails: list[str] = Field(default_factory=list)
+    # shrink guard: a feed losing more than this share of the last published one's rows is not published
+    max_drop_percent: Annotated[float, Field(ge=0, le=100)] = 20.0
 
     @field_validator("id")
     @classmethod

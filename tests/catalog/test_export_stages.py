@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from lxml import etree
 
 from shopsync.catalog import snapshot, stages, validate
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
+from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
 from shopsync.catalog.validate import FeedValidationError
 from shopsync.config import ShopSettings
 from shopsync.seed import seed_database
@@ -253,10 +255,41 @@ def test_old_run_directories_are_pruned(local_dir):
     workspace = stages.ShopWorkspace("demo")
     for key in ("20261101T000000Z", "20261101T010000Z", "20261101T020000Z", "20261101T030000Z"):
         (workspace.run_dir(key) / "out").mkdir(parents=True)
+        (workspace.run_dir(key) / "summary.json").write_text("{}")          # finished runs
     removed = stages.prune_runs(workspace, keep=2, current="20261101T000000Z")
     assert removed == ["20261101T010000Z"]
     assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == [
         "20261101T000000Z", "20261101T020000Z", "20261101T030000Z"]
+
+
+def test_pruning_never_deletes_a_run_that_is_still_working(local_dir, monkeypatch):
+    workspace = stages.ShopWorkspace("demo")
+    working, abandoned, finished = "20261101T000000Z.cli-a", "20261101T010000Z.cli-b", "20261101T020000Z.cli-c"
+    for key in (working, abandoned, finished):
+        workspace.begin_stage(key)                        # what every stage does first
+    (workspace.run_dir(finished) / "summary.json").write_text("{}")
+    long_ago = datetime.now().timestamp() - 25 * 3600
+    os.utime(workspace.lease_path(abandoned), (long_ago, long_ago))
+    for key in ("20261102T000000Z.a", "20261102T010000Z.b"):
+        workspace.begin_stage(key)
+    removed = stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b")
+    assert removed == [abandoned, finished]
+    assert workspace.run_dir(working).is_dir()            # older than the newest two, but its stages still run
+    monkeypatch.setenv("SHOPSYNC_ABANDONED_RUN_HOURS", "0")
+    assert stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b") == [working]
+
+
+def test_runs_of_one_interval_never_share_a_directory_but_a_dag_runs_tasks_do(local_dir):
+    end = datetime(2026, 11, 1, 1, tzinfo=UTC)
+    settings = shop(local_dir / "published")
+    cli_a = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    cli_b = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    dag = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="scheduled__2026-11-01T00:00")
+    dag_retry = stages.ExportRun(shop=settings, interval_start=end, interval_end=end,
+                                 run_id="scheduled__2026-11-01T00:00")
+    backfill = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="backfill__2026-11-01")
+    assert len({cli_a.key, cli_b.key, dag.key, backfill.key}) == 4
+    assert dag.key == dag_retry.key and dag.key.startswith("20261101T010000Z.scheduled-")
 
 
 def test_parallel_read_back_gives_the_same_feeds_and_validation(seeded, local_dir, monkeypatch):
@@ -358,3 +391,175 @@ def test_a_workspace_with_the_old_parquet_snapshot_is_rebuilt_in_full(seeded, lo
 
     assert summary["changed"]["goods"] == GOODS                 # everything extracted again
     assert not old.exists() and snapshot.row_count(arrow) == GOODS
+
+
+# --- the safety rails of publishing: shrink guard, publish order ------------------------------------------
+
+def _rows(published: Path) -> dict[str, int]:
+    return {entry["name"]: entry["rows"] for entry in json.loads((published / "manifest.json").read_text())["files"]}
+
+
+def test_a_feed_losing_more_than_max_drop_percent_is_held_back_until_allowed(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    good, rows = digests(published), _rows(published)
+    execute(seeded, "UPDATE goods SET is_visible = false WHERE id % 2 = 0")        # half the offers leave
+
+    with pytest.raises(ShrinkGuardError) as held:
+        export(seeded, shop(published), end + timedelta(minutes=5))
+    assert not held.value.retryable
+    assert f"rozetka.xml: {rows['rozetka.xml']:,} ->" in str(held.value)
+    assert "shopsync export --shop demo --allow-shrink" in str(held.value) and '{"allow_shrink": true}' in str(
+        held.value)
+    assert digests(published) == good
+
+    run = stages.ExportRun(shop=shop(published), interval_start=end, interval_end=end + timedelta(minutes=10),
+                           allow_shrink=True)
+    stages.run_export(seeded, run)
+    assert _rows(published)["rozetka.xml"] < rows["rozetka.xml"] * 0.6
+
+
+def test_max_drop_percent_is_a_shop_setting(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published, max_drop_percent=60), end, full=True)
+    rows = _rows(published)
+    execute(seeded, "UPDATE goods SET is_visible = false WHERE id % 2 = 0")
+    export(seeded, shop(published, max_drop_percent=60), end + timedelta(minutes=5))
+    assert _rows(published)["rozetka.xml"] < rows["rozetka.xml"] * 0.6
+
+
+def test_an_empty_database_never_replaces_live_feeds(seeded, local_dir):
+    from shopsync import testing
+
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    good = digests(published)
+    testing.truncate_all(seeded)                                    # an unseeded or wiped database
+
+    with pytest.raises(ShrinkGuardError, match=r"rozetka\.xml: [\d,]+ -> 0 rows \(-100\.0 %\)"):
+        export(seeded, shop(published), end + timedelta(minutes=5), full=True)
+    assert digests(published) == good
+
+
+def test_customers_and_certificates_are_guarded_too(seeded, local_dir):
+    published = local_dir / "published"
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), end, full=True)
+    execute(seeded, "UPDATE customers SET is_active = false")
+
+    with pytest.raises(ShrinkGuardError, match=r"customers\.csv: [\d,]+ -> 0 rows"):
+        export(seeded, shop(published), end + timedelta(minutes=5))
+
+
+def _validated(seeded, settings, end) -> stages.ExportRun:
+    run = _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
+    stages.validate_feeds(run)
+    return run
+
+
+def test_a_set_read_before_the_published_one_is_refused(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    slow = _validated(seeded, settings, end)                         # read, merged, built: not yet published
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+    export(seeded, settings, end + timedelta(minutes=10))            # another run reads later, publishes first
+    newer = digests(published)
+
+    with pytest.raises(StaleDataError, match="newer data than this run read"):
+        stages.publish_feeds(slow)
+    assert digests(published) == newer
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert set(manifest["database_position"]) == {"goods", "customers", "certificates"}
+
+
+def test_changes_read_before_the_snapshot_are_not_merged(seeded, local_dir):
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    slow = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    stages.extract_dataset(seeded, slow, "goods")                    # reads stock...
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+    export(seeded, settings, end + timedelta(minutes=10))            # ...another run reads and merges later
+    snapshot_bytes = slow.workspace.snapshot("goods").read_bytes()
+
+    with pytest.raises(StaleDataError, match="not merged"):
+        stages.merge_dataset(slow, "goods")
+    assert slow.workspace.snapshot("goods").read_bytes() == snapshot_bytes
+
+
+def test_an_overtaken_export_starts_again_from_fresh_data(seeded, local_dir, monkeypatch):
+    published = local_dir / "published"
+    settings = shop(published)
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    original_validate = stages.validate_feeds
+    overtaken: list[str] = []
+
+    def validate_then_be_overtaken(run):
+        if not overtaken:                                            # while the first run validates...
+            overtaken.append(run.key)
+            execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
+            export(seeded, settings, end + timedelta(minutes=10))    # ...another one publishes newer data
+        return original_validate(run)
+
+    monkeypatch.setattr(stages, "validate_feeds", validate_then_be_overtaken)
+    execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 4 AND price_type_id = 1")
+    summary = export(seeded, settings, end + timedelta(minutes=5), full=True)
+
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert summary["run"] != overtaken[0] and manifest["run"] == summary["run"]
+    offers = {o.get("id"): o for o in etree.parse(str(published / "rozetka.xml")).iter("offer")}
+    with seeded.connect() as conn:
+        free = conn.execute(sa.text("SELECT floor(sum(free)) FROM free_stock WHERE good_id = 5"
+                                    " AND warehouse_id IN (1, 2)")).scalar()
+    assert offers["5"].findtext("stock_quantity") == str(int(free))
+
+
+def test_two_builds_of_one_shop_take_turns(seeded, local_dir):
+    import threading
+
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    for dataset in stages.DATASETS:
+        stages.extract_dataset(seeded, run, dataset)
+        stages.merge_dataset(run, dataset)
+    started = threading.Event()
+
+    def build_while_another_holds_the_lock():
+        started.set()
+        stages.build_feeds(run)
+
+    with run.workspace.build_lock():                # another run's build
+        builder = threading.Thread(target=build_while_another_holds_the_lock)
+        builder.start()
+        started.wait(10)
+        builder.join(2)
+        assert builder.is_alive()                   # waits its turn
+    builder.join(120)
+    assert not builder.is_alive() and run.run_dir_path("feeds.json").exists()
+
+
+def test_temporary_files_of_killed_runs_are_swept_but_not_of_living_ones(local_dir):
+    workspace = stages.ShopWorkspace("demo")
+    dead, alive = "20261101T000000Z.cli-dead", "20261101T000000Z.cli-alive"
+    with workspace.holding_run(dead):
+        pass                                                   # its process is gone: the lock is free
+    for key in (dead, alive):
+        (workspace.run_dir(key) / "changes").mkdir(parents=True, exist_ok=True)
+        (workspace.run_dir(key) / "changes" / "goods.arrow.tmp").write_bytes(b"half written")
+        (workspace.run_dir(key) / "changes" / "goods.ids.json").write_text("{}")
+    workspace.snapshot_dir.mkdir(parents=True)
+    (workspace.snapshot_dir / "goods.arrow.tmp").write_bytes(b"a merge killed mid-write")
+    with workspace.holding_run(alive):
+        removed = workspace.sweep_dead_runs()
+    assert sorted(str(path.relative_to(workspace.root)) for path in removed) == [
+        f"runs/{dead}/changes/goods.arrow.tmp", "snapshot/goods.arrow.tmp"]
+    assert (workspace.run_dir(alive) / "changes" / "goods.arrow.tmp").exists()
+    assert (workspace.run_dir(dead) / "changes" / "goods.ids.json").exists()

@@ -1,4 +1,5 @@
-"""Real FTP, SFTP and HTTP servers on 127.0.0.1 (free ports, temp dirs), one per test, stopped at its end."""
+"""Real FTP, SFTP and HTTP (PUT/POST, GET, HEAD, WebDAV MOVE and DELETE) servers on 127.0.0.1 (free ports,
+temp dirs), one per test, stopped at its end."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import asyncssh
 import pytest
@@ -331,6 +332,35 @@ def _http_handler(state: HttpServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_HEAD(self) -> None:
+            if self._authorized():
+                self._answer(HTTPStatus.OK if self._target().is_file() else HTTPStatus.NOT_FOUND)
+
+        def do_MOVE(self) -> None:
+            """WebDAV MOVE (RFC 4918) with Overwrite: T: an atomic rename on the server's disk."""
+            with state.lock:
+                state.requests.append(RecordedRequest(self.command, self.path, dict(self.headers), 0))
+            if not self._authorized():
+                return
+            source = self._target()
+            target = self._target(urlsplit(self.headers.get("Destination", "")).path)
+            if not source.is_file():
+                self._answer(HTTPStatus.NOT_FOUND)
+                return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+            self._answer(HTTPStatus.CREATED)
+
+        def do_DELETE(self) -> None:
+            if not self._authorized():
+                return
+            target = self._target()
+            if not target.is_file():
+                self._answer(HTTPStatus.NOT_FOUND)
+                return
+            target.unlink()
+            self._answer(HTTPStatus.NO_CONTENT)
+
         def _store(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             with state.lock:
@@ -356,8 +386,8 @@ def _http_handler(state: HttpServer) -> type[BaseHTTPRequestHandler]:
             self._answer(HTTPStatus.UNAUTHORIZED)
             return False
 
-        def _target(self) -> Path:
-            relative = unquote(self.path.split("?", 1)[0]).lstrip("/")
+        def _target(self, path: str | None = None) -> Path:
+            relative = unquote((path or self.path).split("?", 1)[0]).lstrip("/")
             target = (state.root / relative).resolve()
             if not target.is_relative_to(state.root.resolve()):
                 raise PermissionError(relative)

@@ -13,6 +13,7 @@ an older state of stock to a shop would oversell.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import secrets
@@ -20,7 +21,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,8 +30,10 @@ from sqlalchemy.engine import Engine
 
 from shopsync.catalog import extract, snapshot
 from shopsync.catalog.model import FeedContext
-from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, run_key, write_json
+from shopsync.catalog.position import is_older
+from shopsync.catalog.workspace import ShopWorkspace, new_file, new_run_id, read_json, run_key, write_json
 from shopsync.config import FeedSettings, ShopSettings
+from shopsync.paths import sql_statement
 from shopsync.stock import shop_warehouses
 
 DATASETS = ("goods", "customers", "certificates")
@@ -55,10 +58,13 @@ class ExportRun:
     interval_start: datetime
     interval_end: datetime
     full: bool = False
+    run_id: str = field(default_factory=new_run_id)    # the Airflow DAG run's id; a new one per CLI run
+    allow_shrink: bool = False                         # publish even if a feed loses > max_drop_percent
+    ignore_publish_order: bool = False                 # publish even if the destination shows newer data
 
     @property
     def key(self) -> str:
-        return run_key(self.interval_end)
+        return run_key(self.interval_end, self.run_id)
 
     @property
     def workspace(self) -> ShopWorkspace:
@@ -110,11 +116,12 @@ def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: e
 def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
     """Read one data set (all, or what changed) into the run's changes/<dataset>.arrow."""
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     full = _is_full(run, dataset)
     mode = "full" if full else "incremental"
     conn = extract.consistent_read(engine)
     try:
-        extracted_at = conn.execute(sa.text("SELECT now()")).scalar_one()
+        extracted_at, position = conn.execute(sql_statement("extract/read_position.sql")).one()
         ids = None if full else extract.changed_ids(conn, ENTITY_OF[dataset], _window_start(run, dataset), FAR_FUTURE)
         scope = extract.Scope(ids)
         changes = run.workspace.changes(run.key, dataset)
@@ -135,6 +142,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         "mode": mode,
         "ids": ids,
         "extracted_at": extracted_at.isoformat(),
+        "position": position,
     })
     return {
         "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode,
@@ -145,6 +153,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
 def extract_categories(engine: Engine, run: ExportRun) -> dict:
     """The classifier is small: read it whole every run."""
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     with engine.connect() as conn:
         records = extract.category_records(conn, run.shop.category_map_key)
     write_json(categories_path(run), records)
@@ -159,10 +168,12 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
     """Fold the run's changes into the shop's snapshot (replace for a full extract)."""
     started = time.perf_counter()
     ws = run.workspace
+    ws.begin_stage(run.key)
     meta = read_json(ws.changed_ids_path(run.key, dataset))
     changes = ws.changes(run.key, dataset)
     with ws.lock():
         previous_token = ws.read_state().get(dataset, {}).get("snapshot_token")
+        _refuse_older_merge(run, dataset, meta.get("position"), ws.read_state().get(dataset, {}).get("position"))
         if meta["mode"] == "full":
             _replace_keeping_source(changes, ws.snapshot(dataset))
             ws.snapshot(dataset).with_suffix(".parquet").unlink(missing_ok=True)   # the layout before Arrow IPC
@@ -174,13 +185,24 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         extracted_at = datetime.fromisoformat(meta["extracted_at"])
         merged_until = extracted_at if previous is None else max(datetime.fromisoformat(previous), extracted_at)
         token = secrets.token_hex(8)      # names this state of the snapshot (see feed_pass.py)
-        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat(), "snapshot_token": token}})
+        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat(), "snapshot_token": token,
+                                     "position": meta.get("position")}})
     write_json(ws.changed_ids_path(run.key, dataset),
                {**meta, "previous_snapshot_token": previous_token, "snapshot_token": token})
     return {
         "stage": f"merge_{dataset}", "mode": meta["mode"], "total": stats.total, "replaced": stats.replaced,
         "added": stats.added, "removed": stats.removed, "seconds": _elapsed(started),
     }
+
+
+def _refuse_older_merge(run: ExportRun, dataset: str, ours: str | None, snapshot_position: str | None) -> None:
+    """Changes read before the state the snapshot already holds would put older rows over newer ones."""
+    from shopsync.catalog.guards import StaleDataError
+
+    if is_older(ours, snapshot_position) and not run.ignore_publish_order:
+        raise StaleDataError(f"shop {run.shop.id}: {dataset} read at {ours}, but the snapshot already holds "
+                             f"data read later ({snapshot_position}) by another export of this shop: not merged; "
+                             f"the next run reads fresh data")
 
 
 def _replace_keeping_source(source: Path, target: Path) -> None:
@@ -239,6 +261,7 @@ def resize_photos(run: ExportRun) -> dict:
     from shopsync.paths import photos_dir
 
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     if not run.shop.photos.enabled:
         return {"stage": "photos", "enabled": False, "seconds": _elapsed(started)}
     report = process_photos(_photo_refs(run), photos_dir(), run.workspace.photos_dir, run.shop.photos,
@@ -405,14 +428,26 @@ def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
 
 
 def build_feeds(run: ExportRun) -> dict:
+    """One build of a shop at a time: builds share the shop's pass cache (rendered/), which two runs writing at
+    once (a CLI run beside a DAG run) would mix."""
+    with run.workspace.build_lock():
+        return _build_feeds(run)
+
+
+def _build_feeds(run: ExportRun) -> dict:
     """Write every feed of the shop from its snapshot into the run's out/ directory."""
     import pyarrow.parquet as pq
 
     from shopsync.catalog.validate import raise_on_rejections
 
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     out_dir = run.workspace.out_dir(run.key)
     out_dir.mkdir(parents=True, exist_ok=True)
+    # Read before the snapshots: a merge of another run meanwhile makes the feeds newer, never older, than this
+    state = run.workspace.read_state()
+    write_json(run.run_dir_path("position.json"), {dataset: state.get(dataset, {}).get("position")
+                                                   for dataset in DATASETS if state.get(dataset, {}).get("position")})
     ctx = feed_context(run)
     with _gc_paused():
         photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
@@ -461,6 +496,7 @@ def validate_feeds(run: ExportRun) -> dict:
     )
 
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     expected_all = pd.read_parquet(run.run_dir_path("expected.parquet"))
     expected_visible = expected_all[expected_all["visible"]]
     # TSGoods lists hidden goods with Display 0 and no stock; WooCommerce keeps their stock, unpublished.
@@ -547,66 +583,110 @@ def _photo_names_in_snapshot(run: ExportRun) -> set[str]:
     return names
 
 
-def _photo_uploads(run: ExportRun) -> tuple[list, set[str]]:
-    """Photo files the destination does not have yet (every size of every photo a feed links to)."""
+def _photo_uploads(run: ExportRun, destination) -> tuple[list, set[str]]:
+    """Photo files the destination does not have yet (every size of every photo a feed links to), and every
+    photo it has once they are sent. A local destination is asked; for a remote one the workspace remembers
+    what was sent to it (per kind, host, port and path: a moved destination gets every photo again)."""
     from shopsync.publish.base import OutgoingFile
 
-    already = set(read_json(_uploaded_photos_path(run), []))
     wanted = {f"{size.name}/{name}" for name in _photo_names_in_snapshot(run) for size in run.shop.photos.sizes}
+    known = destination.known_photos(wanted)
+    already = set(read_json(_uploaded_photos_path(run, destination), [])) if known is None else known
     missing = sorted(wanted - already)
     files = [OutgoingFile(run.workspace.photos_dir / name, f"photos/{name}") for name in missing
              if (run.workspace.photos_dir / name).exists()]
     return files, already | {file.remote_name.removeprefix("photos/") for file in files}
 
 
-def _uploaded_photos_path(run: ExportRun) -> Path:
-    destination = run.shop.destination
-    return run.workspace.root / f"uploaded-photos.{destination.kind}.json"
+def _uploaded_photos_path(run: ExportRun, destination) -> Path:
+    from shopsync.publish.sets import identity_key
+
+    return run.workspace.root / f"uploaded-photos.{identity_key(destination.identity)}.json"
 
 
-def _upload_photos(destination, run: ExportRun, photo_files: list, uploaded: set[str]) -> None:
-    destination.put(photo_files)
-    write_json(_uploaded_photos_path(run), sorted(uploaded))
+def _published_manifest_path(run: ExportRun, destination) -> Path:
+    """The workspace's copy of the last manifest published to this destination (the baseline when the
+    destination's own manifest.json cannot be read)."""
+    from shopsync.publish.sets import identity_key
+
+    return run.workspace.root / f"published-manifest.{identity_key(destination.identity)}.json"
+
+
+def open_publish_target(run: ExportRun):
+    from shopsync.paths import project_root
+    from shopsync.publish.base import open_set_destination
+
+    return open_set_destination(run.shop.destination, project_root(), run.workspace.root)
 
 
 def publish_photos(run: ExportRun) -> int:
-    """Only the photos the destination does not have yet (publish_feeds does this first); returns how many."""
-    from shopsync.paths import project_root
-    from shopsync.publish.base import open_destination
-
-    photo_files, uploaded = _photo_uploads(run)
-    destination = open_destination(run.shop.destination, project_root())
+    """Only the photos the destination does not have yet, without a new feed set; returns how many."""
+    destination = open_publish_target(run)
     try:
-        _upload_photos(destination, run, photo_files, uploaded)
+        with run.workspace.publish_lock():
+            destination.recover()
+            photo_files, uploaded = _photo_uploads(run, destination)
+            destination.put_photos(photo_files)
+            if destination.known_photos(set()) is None:
+                write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
     finally:
         destination.close()
     return len(photo_files)
 
 
+def _guarded_rows(run: ExportRun, feeds: list[dict]) -> dict[str, int]:
+    """Rows of every full feed of the shop in this set, 0 for one the set lacks (the delta files of an
+    incremental run change size by nature)."""
+    from shopsync.catalog.feeds import feed_file_name
+
+    rows = {f["file"]: f["rows"] for f in feeds}
+    return {name: rows.get(name, 0) for name in (feed_file_name(feed) for feed in run.shop.feeds)}
+
+
 def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
-    """Send photos, then the validated feeds, then manifest.json (last: its presence means complete)."""
-    from shopsync.paths import project_root
-    from shopsync.publish.base import OutgoingFile, open_destination
-    from shopsync.publish.manifest import ManifestEntry, build_manifest, publish_with_manifest, write_manifest
+    """The run's set, all or nothing (publish/sets.py): photos, feeds, manifest.json last.
+
+    Under the shop's publish lock, before anything is sent: an interrupted earlier publish is finished or rolled
+    back, then the publish order rule and the shrink guard compare this set with the last published one.
+    """
+    from shopsync.catalog.guards import check_publish_order, check_shrink
+    from shopsync.publish.base import OutgoingFile
+    from shopsync.publish.manifest import ManifestEntry, build_manifest, write_manifest
+    from shopsync.publish.sets import FeedSet, new_set_id
 
     started = time.perf_counter()
+    run.workspace.begin_stage(run.key)
     out_dir = run.workspace.out_dir(run.key)
     feeds = read_json(run.run_dir_path("feeds.json"), [])
-    photo_files, uploaded = _photo_uploads(run)
-    entries = [ManifestEntry(f["file"], out_dir / f["file"], f["rows"]) for f in feeds]
-    manifest = build_manifest(entries, (run.interval_start, run.interval_end),
-                              published_at or datetime.now().astimezone())
-    manifest_path = write_manifest(manifest, out_dir / "manifest.json")
-    destination = open_destination(run.shop.destination, project_root())
+    positions = read_json(run.run_dir_path("position.json"), {})
+    destination = open_publish_target(run)
     try:
-        _upload_photos(destination, run, photo_files, uploaded)
-        feed_files = [OutgoingFile(entry.path, entry.name) for entry in entries]
-        results = publish_with_manifest(destination, feed_files, OutgoingFile(manifest_path, "manifest.json"))
+        with run.workspace.publish_lock():
+            recovered = destination.recover()
+            live = destination.published_manifest() or read_json(_published_manifest_path(run, destination))
+            if not run.ignore_publish_order:
+                check_publish_order(run.shop.id, positions, live)
+            if not run.allow_shrink:
+                check_shrink(run.shop.id, _guarded_rows(run, feeds), live, run.shop.max_drop_percent)
+            photo_files, uploaded = _photo_uploads(run, destination)
+            set_id = new_set_id()
+            entries = [ManifestEntry(f["file"], out_dir / f["file"], f["rows"]) for f in feeds]
+            manifest = build_manifest(entries, (run.interval_start, run.interval_end),
+                                      published_at or datetime.now().astimezone(),
+                                      extra={"set": set_id, "run": run.key, "database_position": positions})
+            manifest_path = write_manifest(manifest, out_dir / "manifest.json")
+            results = destination.publish(FeedSet(
+                set_id, photo_files, [OutgoingFile(entry.path, entry.name) for entry in entries],
+                OutgoingFile(manifest_path, "manifest.json")))
+            if destination.known_photos(set()) is None:
+                write_json(_uploaded_photos_path(run, destination), sorted(uploaded))
+            write_json(_published_manifest_path(run, destination), manifest)
     finally:
         destination.close()
     feed_bytes = sum(result.size for result in results)
     return {
         "stage": "publish", "destination": f"{run.shop.destination.kind}:{run.shop.destination.path}",
+        "set": set_id, "recovered": recovered,
         "files": [result.remote_name for result in results], "photos_uploaded": len(photo_files),
         "bytes": feed_bytes, "seconds": _elapsed(started),
         "asset_extra": {
@@ -645,14 +725,34 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
     return summary
 
 
+def abandoned_after() -> timedelta:
+    """A run whose stages have not started for this long (and that never finished) is abandoned."""
+    return timedelta(hours=float(os.environ.get("SHOPSYNC_ABANDONED_RUN_HOURS", "24")))
+
+
 def prune_runs(workspace: ShopWorkspace, keep: int, current: str) -> list[str]:
-    """Delete all but the `keep` latest run directories (never the current one): each holds a full set of feeds."""
+    """Delete all but the `keep` latest run directories (each holds a full set of feeds), but never the current
+    one nor one still working: only runs that finished (summary.json written) or were abandoned (no stage
+    began for abandoned_after()). Under the workspace lock, which every stage takes to mark its run working."""
     runs_root = workspace.root / "runs"
-    keys = sorted(path.name for path in runs_root.iterdir() if path.is_dir()) if runs_root.exists() else []
-    doomed = [key for key in keys[:max(0, len(keys) - keep)] if key != current]
-    for key in doomed:
-        shutil.rmtree(runs_root / key, ignore_errors=True)
+    if not runs_root.exists():
+        return []
+    doomed = []
+    with workspace.lock():
+        keys = sorted(path.name for path in runs_root.iterdir() if path.is_dir())
+        for key in keys[:max(0, len(keys) - keep)]:
+            if key != current and _run_is_over(workspace, key):
+                shutil.rmtree(runs_root / key, ignore_errors=True)
+                doomed.append(key)
     return doomed
+
+
+def _run_is_over(workspace: ShopWorkspace, key: str) -> bool:
+    if (workspace.run_dir(key) / "summary.json").exists():
+        return True
+    lease = workspace.lease_path(key)
+    last_active = (lease if lease.exists() else workspace.run_dir(key)).stat().st_mtime
+    return time.time() - last_active > abandoned_after().total_seconds()
 
 
 def summary_lines(summary: dict) -> list[str]:
@@ -672,10 +772,35 @@ def summary_lines(summary: dict) -> list[str]:
 
 # --- everything, in order (what `shopsync export` runs; the DAG runs the same stages as tasks) ----
 
+STALE_RERUNS = 2       # run_export starts again from fresh data at most this often when its data is overtaken
+
+
 def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict:
     """All stages in order; with dry_run everything but publishing (feeds stay in the run directory).
 
-    Great Expectations takes seconds of CPU to import, so it starts loading at once: for an incremental run
+    When another export of the shop merged or published newer data first (StaleDataError), nothing of this
+    run's data is published: the export starts again from fresh data as a new run (at most STALE_RERUNS times).
+    """
+    from shopsync.catalog.guards import StaleDataError
+
+    run.workspace.sweep_dead_runs()
+    for attempt in range(STALE_RERUNS + 1):
+        try:
+            with run.workspace.holding_run(run.key):
+                return _run_stages(engine, run, dry_run=dry_run)
+        except StaleDataError as exc:
+            if attempt == STALE_RERUNS:
+                raise
+            import logging
+
+            logging.getLogger(__name__).warning("%s; starting again from fresh data", exc)
+            now = datetime.now(run.interval_end.tzinfo).replace(microsecond=0)
+            run = dataclasses.replace(run, interval_end=max(now, run.interval_end), run_id=new_run_id())
+    raise AssertionError("unreachable")
+
+
+def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
+    """Great Expectations takes seconds of CPU to import, so it starts loading at once: for an incremental run
     in a helper process that then validates (validate_worker.py), for a full run in a thread (a helper
     process would add its memory to the read-back workers' of the full pass; see docs/decisions.md).
     """

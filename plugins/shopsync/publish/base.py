@@ -91,6 +91,12 @@ class FileStore(Protocol):
     def write_atomic(self, path: str, source: BinaryIO) -> None:
         """Write under a temporary name in the same directory, then rename into place (replacing)."""
 
+    def write_plain(self, path: str, source: BinaryIO) -> None:
+        """Write (replacing) under this very name, not atomic: for temporary names that are renamed later."""
+
+    def replace(self, source: str, target: str) -> None:
+        """Rename source onto target, replacing it (atomic where the transport allows)."""
+
     def read(self, path: str) -> bytes | None: ...
     def list_dir(self, path: str) -> list[RemoteEntry]: ...
     def exists(self, path: str) -> bool: ...
@@ -298,3 +304,28 @@ def open_destination(
         return HttpDestination(get_connection(settings.conn_id), settings.path, settings.method, retry)
     store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
     return FileStoreDestination(store, retry)
+
+
+def destination_identity(settings: config.Destination, base_dir: Path) -> dict[str, Any]:
+    """Where a destination really is (kind, host, port, path): what was uploaded is remembered per identity."""
+    if settings.kind == "local":
+        return {"kind": "local", "host": "", "port": 0, "path": os.path.abspath(resolve_local_path(settings.path,
+                                                                                                  base_dir))}
+    connection = get_connection(settings.conn_id or "")
+    return {"kind": settings.kind, "host": connection.host, "port": connection.port or 0, "path": settings.path}
+
+
+def open_set_destination(settings: config.Destination, base_dir: Path, workspace_root: Path,
+                         retry: RetryPolicy | None = None) -> Any:
+    """Where a shop's feed sets go, all or nothing (sets.py): LocalSets or RemoteSets with its journal."""
+    from shopsync.publish.sets import LocalSets, RemoteSets, StoreTransport, identity_key
+
+    if settings.kind == "local":
+        return LocalSets(resolve_local_path(settings.path, base_dir))
+    identity = destination_identity(settings, base_dir)
+    journal = workspace_root / f"publish-journal.{identity_key(identity)}.json"
+    if settings.kind == "http":
+        destination = open_destination(settings, base_dir, retry)
+        return RemoteSets(destination, identity, journal)
+    store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
+    return RemoteSets(StoreTransport(store, retry), identity, journal)

@@ -89,6 +89,13 @@ class FtpFiles(RemoteDirectoryStore):
             self._remove_quietly(temp)
             raise
 
+    def write_plain(self, path: str, source: BinaryIO) -> None:
+        """Write (replacing) under this very name: for temporary names only (sets.py renames them)."""
+        self._client().storbinary(f"STOR {self._full(path)}", source, blocksize=BLOCK_SIZE)
+
+    def replace(self, source: str, target: str) -> None:
+        self._replace(self._full(source), self._full(target))
+
     def read(self, path: str) -> bytes | None:
         buffer = io.BytesIO()
         try:
@@ -124,8 +131,8 @@ class FtpFiles(RemoteDirectoryStore):
         try:
             ftp.rename(temp, target)
         except ftplib.error_perm:
-            if self._file_size(target) is None:
-                raise
+            if self._file_size(target) is None or self._file_size(temp) is None:
+                raise               # nothing to rename (an interrupted publish renamed it already): keep target
             log.warning("%s: server will not rename onto an existing file; deleting %s first (not atomic)",
                         self.description, target)
             ftp.delete(target)

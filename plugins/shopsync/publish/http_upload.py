@@ -101,6 +101,52 @@ class HttpDestination:
     def close(self) -> None:
         self.session.close()
 
+    # -- what sets.RemoteSets needs: temporary uploads renamed by WebDAV MOVE, DELETE for leftovers ----------
+
+    @property
+    def description(self) -> str:
+        return f"http {self.prefix}"
+
+    def upload(self, local_path: Path, remote_name: str) -> None:
+        self._put_one(OutgoingFile(local_path, remote_name))
+
+    def rename(self, source: str, target: str) -> None:
+        source_url, target_url = self.url_for(source), self.url_for(target)
+
+        def move() -> None:
+            response = self.session.request("MOVE", source_url, timeout=self.timeout,
+                                            headers={"Destination": target_url, "Overwrite": "T"})
+            if response.status_code == 404 and self._exists(target_url):
+                return                          # moved before the connection broke, or by an earlier run
+            _raise_for_status("MOVE", source_url, response)
+
+        self._retrying(move, f"rename {source} to {target}")
+
+    def remove(self, remote_name: str) -> None:
+        url = self.url_for(remote_name)
+
+        def delete() -> None:
+            response = self.session.delete(url, timeout=self.timeout)
+            if response.status_code != 404:
+                _raise_for_status("DELETE", url, response)
+
+        self._retrying(delete, f"remove {remote_name}")
+
+    def exists(self, remote_name: str) -> bool:
+        url = self.url_for(remote_name)
+        found, _ = self._retrying(lambda: self._exists(url), f"look for {remote_name}")
+        return found
+
+    def leftovers(self) -> list[str]:
+        return []                               # HTTP cannot list: the journal names every temporary file
+
+    def _exists(self, url: str) -> bool:
+        response = self.session.head(url, timeout=self.timeout)
+        if response.status_code == 404:
+            return False
+        _raise_for_status("HEAD", url, response)
+        return True
+
     def url_for(self, remote_name: str) -> str:
         return f"{self.prefix}/{quote(check_relative_path(remote_name))}"
 

@@ -53,6 +53,13 @@ class LocalFiles:
                 _fsync_directory(directory)
             self._renamed_in.clear()
 
+    def write_plain(self, path: str, source: BinaryIO) -> None:
+        with self._full(path).open("wb") as out:
+            shutil.copyfileobj(source, out, COPY_CHUNK)
+
+    def replace(self, source: str, target: str) -> None:
+        os.replace(self._full(source), self._full(target))
+
     def read(self, path: str) -> bytes | None:
         try:
             return self._full(path).read_bytes()

@@ -1,7 +1,8 @@
 """The manifest of a published set: what was published, for which data interval, with sizes and checksums.
 
-It is published LAST (publish_with_manifest), so a manifest on the destination means the whole set
-before it is complete; a reader compares each file's sha256 with it.
+It is published LAST (publish/sets.py), so a manifest on the destination means the whole set before it is
+complete; a reader compares each file's sha256 with it. The export adds the set's id, the run and the
+database position its data was read at (`database_position`, per data set: catalog/position.py).
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ class ManifestEntry:
 
 
 def build_manifest(
-    files: list[ManifestEntry], data_interval: tuple[datetime, datetime], published_at: datetime
+    files: list[ManifestEntry], data_interval: tuple[datetime, datetime], published_at: datetime,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`extra`: what the export adds (set id, run, database_position: see catalog/position.py)."""
     start, end = data_interval
     return {
         "version": MANIFEST_VERSION,
         "data_interval": {"start": start.isoformat(), "end": end.isoformat()},
         "published_at": published_at.isoformat(),
         "files": [_describe(entry) for entry in sorted(files, key=lambda entry: entry.name)],
+        **(extra or {}),
     }
 
 

@@ -79,6 +79,13 @@ class SftpFiles(RemoteDirectoryStore):
             self._remove_quietly(temp)
             raise
 
+    def write_plain(self, path: str, source: BinaryIO) -> None:
+        """Write (replacing) under this very name: for temporary names only (sets.py renames them)."""
+        self._client().putfo(source, self._full(path), confirm=True)
+
+    def replace(self, source: str, target: str) -> None:
+        self._replace(self._full(source), self._full(target))
+
     def read(self, path: str) -> bytes | None:
         try:
             with self._client().open(self._full(path), "rb") as remote:
@@ -124,7 +131,7 @@ class SftpFiles(RemoteDirectoryStore):
                 if self._posix_rename_works or exc.errno in (errno.ENOENT, errno.EACCES):
                     raise
                 self._posix_rename_works = False  # the server lacks the extension
-        if self._exists_full(target):
+        if self._exists_full(target) and self._exists_full(temp):
             log.warning("%s: server has no posix-rename; deleting %s first (not atomic)", self.description, target)
             sftp.remove(target)
         sftp.rename(temp, target)
