@@ -34,6 +34,26 @@ class PublishError(ShopsyncError):
     """A file could not be published (after retries); the previous published file is left as it was."""
 
 
+class UnsuitableFile(Exception):
+    """This one file cannot be read as asked (too large, not a regular file): trying again cannot help, and
+    it says nothing about the connection (the caller deals with the file, the store is fine)."""
+
+    retryable = False
+
+
+class NotRegularFile(UnsuitableFile):
+    """A symlink, FIFO, socket, device or directory where a regular file was expected: never opened or followed."""
+
+
+class FileTooLarge(UnsuitableFile):
+    """A file is larger than the reader's limit: it was not read (or the read stopped at the limit)."""
+
+    def __init__(self, path: str, size: int | None, limit: int) -> None:
+        self.path, self.size, self.limit = path, size, limit
+        shown = f"{size / 2**20:.1f} MB" if size is not None else "more than the limit"
+        super().__init__(f"{path}: the file is too large ({shown}; the limit is {limit / 2**20:.0f} MB)")
+
+
 class PermanentTransferError(Exception):
     """Trying again cannot help (login refused, unknown host key): fail at once, and do not lock the account."""
 
@@ -77,9 +97,10 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class RemoteEntry:
     name: str
-    is_file: bool
+    is_file: bool               # a regular file (never a symlink, FIFO, socket or device)
     size: int
     mtime: float                # seconds since the epoch (UTC)
+    is_dir: bool = False
 
 
 class FileStore(Protocol):
@@ -91,7 +112,10 @@ class FileStore(Protocol):
     def write_atomic(self, path: str, source: BinaryIO) -> None:
         """Write under a temporary name in the same directory, then rename into place (replacing)."""
 
-    def read(self, path: str) -> bytes | None: ...
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        """The file's bytes (None when it does not exist); FileTooLarge when it holds more than max_bytes
+        (its size is checked before reading, and the read stops at the limit should it grow meanwhile)."""
+
     def list_dir(self, path: str) -> list[RemoteEntry]: ...
     def exists(self, path: str) -> bool: ...
     def make_dirs(self, path: str) -> None: ...
@@ -169,7 +193,7 @@ def with_retries(
     while True:
         try:
             return action(), attempt
-        except ShopsyncError:
+        except (ShopsyncError, UnsuitableFile):
             raise
         except Exception as exc:  # transports raise OSError, ftplib/paramiko/requests errors, EOFError
             reason = scrub(f"{type(exc).__name__}: {exc}", list(secrets_to_hide))

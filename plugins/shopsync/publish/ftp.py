@@ -18,7 +18,13 @@ import posixpath
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
+from shopsync.publish.base import (
+    FileTooLarge,
+    PermanentTransferError,
+    RemoteDirectoryStore,
+    RemoteEntry,
+    temp_path_for,
+)
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
@@ -89,13 +95,25 @@ class FtpFiles(RemoteDirectoryStore):
             self._remove_quietly(temp)
             raise
 
-    def read(self, path: str) -> bytes | None:
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        full = self._full(path)
+        if max_bytes is not None and (size := self._file_size(full)) is not None and size > max_bytes:
+            raise FileTooLarge(path, size, max_bytes)
         buffer = io.BytesIO()
+
+        def keep(block: bytes) -> None:
+            buffer.write(block)
+            if max_bytes is not None and buffer.tell() > max_bytes:
+                raise FileTooLarge(path, None, max_bytes)
+
         try:
-            self._client().retrbinary(f"RETR {self._full(path)}", buffer.write, blocksize=BLOCK_SIZE)
+            self._client().retrbinary(f"RETR {full}", keep, blocksize=BLOCK_SIZE)
         except ftplib.error_perm as exc:
             if _is_missing(exc):
                 return None
+            raise
+        except FileTooLarge:
+            self.reset()        # the transfer was abandoned half way: the control connection is out of step
             raise
         return buffer.getvalue()
 
@@ -177,6 +195,7 @@ class FtpFiles(RemoteDirectoryStore):
                 is_file=kind == "file",
                 size=int(facts.get("size", 0) or 0),
                 mtime=_parse_ftp_time(facts.get("modify", "")),
+                is_dir=kind == "dir",
             ))
         return entries
 
@@ -188,7 +207,7 @@ class FtpFiles(RemoteDirectoryStore):
             full = posixpath.join(directory, name)
             size = self._file_size(full)
             if size is None:
-                entries.append(RemoteEntry(name, False, 0, 0.0))  # SIZE fails on directories
+                entries.append(RemoteEntry(name, False, 0, 0.0, is_dir=True))  # SIZE fails on directories
                 continue
             modified = ftp.sendcmd(f"MDTM {full}").split()[-1]
             entries.append(RemoteEntry(name, True, size, _parse_ftp_time(modified)))

@@ -23,7 +23,14 @@ from typing import BinaryIO
 import paramiko
 
 from shopsync.errors import ShopsyncError
-from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
+from shopsync.publish.base import (
+    FileTooLarge,
+    NotRegularFile,
+    PermanentTransferError,
+    RemoteDirectoryStore,
+    RemoteEntry,
+    temp_path_for,
+)
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
@@ -79,13 +86,23 @@ class SftpFiles(RemoteDirectoryStore):
             self._remove_quietly(temp)
             raise
 
-    def read(self, path: str) -> bytes | None:
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        full = self._full(path)
         try:
-            with self._client().open(self._full(path), "rb") as remote:
+            if max_bytes is not None:
+                found = self._client().lstat(full)
+                if not stat.S_ISREG(found.st_mode or 0):
+                    raise NotRegularFile(f"{path} is not a regular file")
+                if (found.st_size or 0) > max_bytes:
+                    raise FileTooLarge(path, found.st_size, max_bytes)
+            with self._client().open(full, "rb") as remote:
                 remote.prefetch()
-                return remote.read()
+                data = remote.read() if max_bytes is None else remote.read(max_bytes + 1)
         except FileNotFoundError:
             return None
+        if max_bytes is not None and len(data) > max_bytes:
+            raise FileTooLarge(path, None, max_bytes)
+        return data
 
     def list_dir(self, path: str) -> list[RemoteEntry]:
         return [
@@ -94,6 +111,7 @@ class SftpFiles(RemoteDirectoryStore):
                 is_file=stat.S_ISREG(attrs.st_mode or 0),
                 size=attrs.st_size or 0,
                 mtime=float(attrs.st_mtime or 0),
+                is_dir=stat.S_ISDIR(attrs.st_mode or 0),
             )
             for attrs in self._client().listdir_attr(self._full(path) or ".")
         ]

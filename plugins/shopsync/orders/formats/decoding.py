@@ -11,9 +11,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from shopsync.orders.model import UnreadableFile
+from shopsync.orders.model import CutOffFile, UnreadableFile
 
-MAX_FILE_BYTES = 100 * 1024 * 1024
+# Bounds that keep the ingest of any one file under 300 MB of memory whatever it holds (docs/decisions.md,
+# "Order files: limits"): the size, checked before anything is read or decoded, and the number of JSON
+# values, counted on the bytes before they are parsed (a value costs up to ~150 bytes as Python objects).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_JSON_VALUES = 1_000_000
+# A JSON number literal longer than this is kept as its text (later "not a number"), never converted.
+MAX_NUMBER_CHARS = 40
 
 # C0 controls other than tab, LF, CR; plus DEL. Their presence means binary data, not text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -56,7 +62,7 @@ def decode_order_bytes(data: bytes, file_name: str = "") -> str:
             f"the file is too large: {len(data) / 1024 / 1024:.0f} MB, the limit is {MAX_FILE_BYTES // 1024 // 1024} MB"
         )
     if not data:
-        raise UnreadableFile("the file is empty (0 bytes)")
+        raise CutOffFile("the file is empty (0 bytes)")
     _refuse_wide_unicode(data)
     if b"\x00" in data:
         raise UnreadableFile(_not_text_reason(data, file_name))
@@ -149,29 +155,48 @@ def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return plain if len(plain) == len(pairs) else DuplicateKeyObject(pairs)
 
 
+def _bounded_number(literal: str) -> Decimal | str:
+    """A JSON number as Decimal; an absurdly long literal stays text (the order reports it, nothing converts it)."""
+    return Decimal(literal) if len(literal) <= MAX_NUMBER_CHARS else literal
+
+
+def json_value_bound(text: str) -> int:
+    """At least the number of values in a JSON text: every value but the first follows a ',' '[' or '{'."""
+    return text.count(",") + text.count("[") + text.count("{") + 1
+
+
 def load_json(text: str) -> Any:
     """Parse JSON exactly (numbers become Decimal, NaN/Infinity stay text) or raise UnreadableFile."""
+    values = json_value_bound(text)
+    if values > MAX_JSON_VALUES:
+        raise UnreadableFile(
+            f"the file holds too many values to be read safely (up to {values:,}, the limit is {MAX_JSON_VALUES:,}): "
+            "send the orders in smaller files"
+        )
     try:
         return json.loads(
             text,
             object_pairs_hook=_object_from_pairs,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_bounded_number,
+            parse_int=_bounded_number,
             parse_constant=str,
             strict=False,
         )
     except json.JSONDecodeError as error:
         raise UnreadableFile(_json_error_reason(text, error)) from None
+    except ValueError as error:  # e.g. a text value with a lone surrogate escape Python cannot build
+        raise UnreadableFile(f"the file is not valid JSON: {str(error)[:200]}") from None
     except RecursionError:
         raise UnreadableFile("the file is nested too deeply to be an order file") from None
 
 
 def _json_error_reason(text: str, error: json.JSONDecodeError) -> str:
+    """The reason for a syntax error; CutOffFile when the text simply ends too early."""
     content_end = len(text.rstrip())
     runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string")
     if runs_to_end:
         line = text.count("\n", 0, content_end) + 1
         column = content_end - text.rfind("\n", 0, content_end) - 1  # the column of the last character
-        return f"the file is cut off: JSON ends unexpectedly at line {line}, column {column}"
+        raise CutOffFile(f"the file is cut off: JSON ends unexpectedly at line {line}, column {column}")
     explanation = next((words for prefix, words in _JSON_MESSAGES.items() if error.msg.startswith(prefix)), error.msg)
     return f"the file is not valid JSON: {explanation} at line {error.lineno}, column {error.colno}"
