@@ -128,7 +128,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from shopsync.paths import project_root
 
     shop = get_shop(args.shop)
-    fixed = Path(args.fixed).read_bytes() if args.fixed else None
+    try:
+        fixed = Path(args.fixed).read_bytes() if args.fixed else None
+    except OSError as exc:
+        raise ShopsyncError(f"{args.fixed}: cannot read: {exc.strerror}") from None
     inbox = open_inbox(shop.orders_inbox, project_root())
     try:
         outcome = replay_quarantined(get_engine(), shop, inbox, args.name, fixed)

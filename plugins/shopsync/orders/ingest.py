@@ -11,6 +11,7 @@ through one, applies each order once.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 from collections import Counter
@@ -26,13 +27,20 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
 from shopsync.config import ShopSettings
+from shopsync.errors import PermanentError
 from shopsync.orders.apply import ApplyResult, apply_order, apply_orders
 from shopsync.orders.faults import MAX_ATTEMPTS, describe, is_environment_fault
 from shopsync.orders.formats import MAX_FILE_BYTES, parse_order_file
-from shopsync.orders.inbox import InboxError, InboxFile, printable_name
+from shopsync.orders.inbox import (
+    QUARANTINE_DIR,
+    REPORT_SUFFIX,
+    InboxFile,
+    free_name_candidates,
+    printable_name,
+)
 from shopsync.orders.model import CutOffFile, Order, ParsedFile, RejectedOrder, UnreadableFile
 from shopsync.orders.sql import statement
-from shopsync.publish.base import FileTooLarge, NotRegularFile, RemoteEntry
+from shopsync.publish.base import FileTooLarge, NotRegularFile, RemoteEntry, UnsuitableFile
 from shopsync.stock import shop_warehouses
 
 log = logging.getLogger(__name__)
@@ -417,23 +425,47 @@ def files_received_between(engine: Engine, shop_id: str, start: datetime, end: d
                             {"shop_id": shop_id, "start": start, "end": end}).all()
 
 
+class ReplayRefused(PermanentError):
+    """`shopsync replay` was given something that is not a file in the shop's quarantine."""
+
+
 def replay_quarantined(engine: Engine, shop: ShopSettings, inbox, name: str,
                        fixed_content: bytes | None = None) -> FileOutcome:
     """Apply a quarantined file again (after fixing it): orders that already landed are skipped by number.
 
-    The file (or its fixed content) is put back into the inbox, its old error report removed, and it is
-    processed at once like any new file: archived when every order lands, quarantined again otherwise.
+    `name` must be the plain name of a regular file in the inbox's quarantine/ (no path, no "..", not a
+    report, not a symlink). The file (or its fixed content) is put back into the inbox (under a free name
+    there), its old error report removed, and it is processed at once like any new file: archived when
+    every order lands, quarantined again otherwise.
     """
-    import io
-
-    quarantined = f"quarantine/{name}"
-    data = fixed_content if fixed_content is not None else inbox.store.read(quarantined)
+    _check_quarantined(inbox, name)
+    quarantined = f"{QUARANTINE_DIR}/{name}"
+    try:
+        data = fixed_content if fixed_content is not None else inbox.store.read(quarantined, MAX_FILE_BYTES)
+    except UnsuitableFile as exc:
+        raise ReplayRefused(f"{printable_name(name)}: {exc}") from None
     if data is None:
-        raise InboxError(f"{inbox.description}: no quarantined file {name}")
-    inbox.store.write_atomic(name, io.BytesIO(data))
+        raise ReplayRefused(f"{printable_name(name)}: no such file in the quarantine of {inbox.description}")
+    target = next(free for free in free_name_candidates(name, datetime.now(UTC)) if not inbox.store.exists(free))
+    inbox.store.write_atomic(target, io.BytesIO(data))
     inbox.store.remove(quarantined)
-    if inbox.store.exists(quarantined + ".error.json"):
-        inbox.store.remove(quarantined + ".error.json")
-    outcome = ingest_bytes(engine, shop, name, data)
+    if inbox.store.exists(quarantined + REPORT_SUFFIX):
+        inbox.store.remove(quarantined + REPORT_SUFFIX)
+    outcome = ingest_bytes(engine, shop, printable_name(target), data)
+    outcome.inbox_name = target
     _file_away(engine, inbox, outcome)
     return outcome
+
+
+def _check_quarantined(inbox, name: str) -> None:
+    plain = (name and name not in (".", "..") and "/" not in name and "\\" not in name and "\x00" not in name
+             and not name.startswith(".") and not name.endswith(REPORT_SUFFIX))
+    if not plain:
+        raise ReplayRefused(f"{printable_name(name)!r} is not a file name in the quarantine: give the plain name "
+                            "as listed in quarantine/ (no directory, no '..', not the .error.json report)")
+    entry = inbox.quarantined_entries().get(name)
+    if entry is None:
+        raise ReplayRefused(f"{printable_name(name)}: no such file in the quarantine of {inbox.description}")
+    if not entry.is_file:
+        raise ReplayRefused(f"{printable_name(name)}: not a regular file (a symlink, FIFO or directory); "
+                            "it is not replayed")
