@@ -44,6 +44,10 @@ class InboxError(ShopsyncError):
     """The inbox could not be listed, read or tidied (after retries)."""
 
 
+class FileVanished(InboxError):
+    """A listed file could not be found when it was read (removed meanwhile, or a name the server mangles)."""
+
+
 class SettleLog(Protocol):
     """Remembers since when each file has had its size and mtime (kept between runs, e.g. in the database)."""
 
@@ -137,7 +141,7 @@ class Inbox:
         _check_name(name)
         content = self._retrying(lambda: self.store.read(name, max_bytes), f"read {name}")
         if content is None:
-            raise InboxError(f"{self.description}: {name} is no longer in the inbox")
+            raise FileVanished(f"{self.description}: {printable_name(name)} is no longer in the inbox")
         return content
 
     def archive(self, name: str) -> str:

@@ -34,6 +34,7 @@ from shopsync.orders.formats import MAX_FILE_BYTES, parse_order_file
 from shopsync.orders.inbox import (
     QUARANTINE_DIR,
     REPORT_SUFFIX,
+    FileVanished,
     InboxFile,
     free_name_candidates,
     printable_name,
@@ -274,7 +275,7 @@ def _ingest_inbox_file(engine: Engine, shop: ShopSettings, inbox, entry: InboxFi
     shown = printable_name(entry.name)
     try:
         data = None if entry.size > MAX_FILE_BYTES else inbox.read(entry.name, MAX_FILE_BYTES)
-    except NotRegularFile as exc:
+    except (NotRegularFile, FileVanished) as exc:
         log.warning("%s: %s; skipped", inbox.description, exc)
         return None
     except FileTooLarge:

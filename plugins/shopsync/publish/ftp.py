@@ -15,6 +15,7 @@ import ftplib
 import io
 import logging
 import posixpath
+import sys
 from datetime import UTC, datetime
 from typing import BinaryIO
 
@@ -31,6 +32,35 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 BLOCK_SIZE = 256 * 1024
+
+
+class _OddNamesFTP(ftplib.FTP):
+    """ftplib with names that are not valid in the connection's encoding kept as surrogate escapes (as os
+    file names are), both ways: one oddly named file neither breaks a listing nor is out of reach."""
+
+    def connect(self, *args, **kwargs) -> str:  # type: ignore[override]
+        welcome = super().connect(*args, **kwargs)
+        plain, self.file = self.file, self.sock.makefile("r", encoding=self.encoding, errors="surrogateescape")
+        plain.close()
+        return welcome
+
+    def putline(self, line: str) -> None:
+        if "\r" in line or "\n" in line:
+            raise ValueError("an illegal newline character should not be contained")
+        sys.audit("ftplib.sendcmd", self, line)
+        self.sock.sendall((line + ftplib.CRLF).encode(self.encoding, "surrogateescape"))
+
+    def retrlines(self, cmd: str, callback=None) -> str:  # type: ignore[override]
+        """ftplib's retrlines (listings) with the lines decoded leniently."""
+        callback = callback or ftplib.print_line
+        self.sendcmd("TYPE A")
+        with self.transfercmd(cmd) as conn, \
+                conn.makefile("r", encoding=self.encoding, errors="surrogateescape") as lines:
+            while line := lines.readline(self.maxline + 1):
+                if len(line) > self.maxline:
+                    raise ftplib.Error(f"got more than {self.maxline} bytes")
+                callback(line.removesuffix("\n").removesuffix("\r"))
+        return self.voidresp()
 
 
 class FtpFiles(RemoteDirectoryStore):
@@ -51,7 +81,7 @@ class FtpFiles(RemoteDirectoryStore):
 
     def _connect(self) -> ftplib.FTP:
         conn = self.connection
-        ftp = ftplib.FTP(
+        ftp = _OddNamesFTP(
             timeout=conn.extra_float("timeout", DEFAULT_TIMEOUT),
             encoding=conn.extra_str("encoding", "utf-8"),
         )
