@@ -20,7 +20,7 @@ from test_ingest import OLD, drop, run_inbox, shop_settings, torgsoft_order
 
 from shopsync.orders import ingest
 from shopsync.orders.faults import MAX_ATTEMPTS
-from shopsync.orders.formats import limits
+from shopsync.orders.formats import MAX_FILE_BYTES, limits
 from shopsync.orders.inbox import Inbox, open_inbox
 from shopsync.orders.ingest import ingest_inbox
 
@@ -315,6 +315,8 @@ def test_a_file_quarantined_as_cut_off_is_taken_again_once_it_changes(shop_db, t
     assert first.files[0].unreadable.startswith("the file is cut off")
     report = report_of(inbox, "upload.json")
     assert "taken again by itself" in report["what_to_do"]
+    assert report["taken_again_when_changed"] == {"size": len(body) // 2,
+                                                  "mtime": datetime.fromtimestamp(OLD, UTC).isoformat()}
     assert run_inbox(shop_db, shop).files == []                         # unchanged: it stays in quarantine
     assert (inbox / "quarantine" / "upload.json").exists()
 
@@ -337,3 +339,22 @@ def test_a_file_quarantined_for_another_reason_is_not_taken_again_when_it_change
 
     assert run_inbox(shop_db, shop_settings(inbox)).files == []
     assert (inbox / "quarantine" / "bad.json").exists()
+
+
+def test_cli_ingest_checks_size_and_kind_before_reading_and_goes_on_with_the_other_files(shop_db, db_url, tmp_path):
+    big = tmp_path / "big.json"
+    with big.open("wb") as stream:
+        stream.truncate(MAX_FILE_BYTES + 1)                  # sparse: nothing is written, only the size is large
+    os.mkfifo(tmp_path / "pipe.json")                        # reading it would wait forever for a writer
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps([torgsoft_order("CLI-1")]))
+    env = {**os.environ, "SHOPSYNC_DB_URL": db_url}
+
+    done = subprocess.run([sys.executable, "-m", "shopsync.cli", "ingest", "--shop", "demo", str(big),
+                           str(tmp_path / "pipe.json"), str(good)], capture_output=True, text=True, env=env,
+                          timeout=120)
+
+    assert done.returncode == 1, done.stderr
+    assert "big.json: the file is too large" in done.stdout and "pipe.json: not a regular file" in done.stdout
+    assert "2 file(s) not read" in done.stdout
+    assert scalar(shop_db, "SELECT external_number FROM invoices") == "CLI-1"

@@ -67,6 +67,7 @@ class FileOutcome:
     destination: str | None = None           # archive/<name> or quarantine/<name>
     file_id: int | None = None
     cut_off: bool = False                    # unreadable because it ends too early: taken again if it changes
+    received: tuple[int, float] | None = None  # size and mtime as read (what "changed" is measured against)
     inbox_name: str | None = None            # the name in the inbox when it is not valid text (file_name shows it)
 
     @property
@@ -94,6 +95,10 @@ class FileOutcome:
             "reason": self.unreadable or f"{self.rejected} of {self.total} orders could not be accepted",
             "orders_rejected": problems,
             "orders_landed": [o for o in self.orders if o["status"] != "rejected"],
+            **({"taken_again_when_changed": {
+                "size": self.received[0],
+                "mtime": datetime.fromtimestamp(self.received[1], UTC).isoformat()}}
+               if self.cut_off and self.received else {}),
             "what_to_do": (
                 "Fix the rejected orders (or the whole file) and put the file back into the inbox, or run "
                 "`shopsync replay --shop <shop> <name in quarantine> [--fixed FILE]`: orders that already landed "
@@ -299,7 +304,8 @@ def _ingest_inbox_file(engine: Engine, shop: ShopSettings, inbox, entry: InboxFi
         _process_guarded(engine, shop, outcome, data)
     _finish_file_record(engine, outcome)
     if outcome.cut_off:
-        _remember_cut_off(engine, outcome, len(data or b""), entry.mtime.timestamp())
+        outcome.received = (len(data or b""), entry.mtime.timestamp())
+        _remember_cut_off(engine, outcome, *outcome.received)
     _file_away(engine, inbox, outcome)
     return outcome
 
