@@ -177,7 +177,9 @@ def _dry_run(engine: Engine, shop: ShopSettings, orders: list[Order], warehouses
         for order in orders:
             try:
                 yield apply_order(conn, shop.id, order, warehouses, None, today, dry_run=True)
-            except (IntegrityError, DataError) as exc:
+            except sa.exc.DBAPIError as exc:
+                if is_environment_fault(exc):
+                    raise
                 yield exc
 
 
@@ -413,7 +415,11 @@ def reapply_interval(engine: Engine, shop: ShopSettings, inbox, start: datetime,
     """Re-apply the archived files received in [start, end): present orders skip, missing ones land."""
     summary = IngestSummary()
     for receipt in files_received_between(engine, shop.id, start, end):
-        data = inbox.store.read(receipt.stored_as)
+        try:
+            data = inbox.store.read(receipt.stored_as, MAX_FILE_BYTES)
+        except UnsuitableFile as exc:
+            log.warning("%s: archived file %s cannot be re-applied: %s", shop.id, receipt.stored_as, exc)
+            continue
         if data is None:
             log.warning("%s: archived file %s is gone; cannot re-apply it", shop.id, receipt.stored_as)
             continue
