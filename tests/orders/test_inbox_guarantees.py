@@ -358,3 +358,35 @@ def test_cli_ingest_checks_size_and_kind_before_reading_and_goes_on_with_the_oth
     assert "big.json: the file is too large" in done.stdout and "pipe.json: not a regular file" in done.stdout
     assert "2 file(s) not read" in done.stdout
     assert scalar(shop_db, "SELECT external_number FROM invoices") == "CLI-1"
+
+
+def test_a_short_settle_window_is_waited_out_in_the_run_that_first_sees_the_files(shop_db, tmp_path):
+    inbox = tmp_path / "inbox"
+    plain = shop_settings(inbox)
+    shop = plain.model_copy(update={"orders_inbox": plain.orders_inbox.model_copy(update={"settle_seconds": 5})})
+    drop(inbox, "complete.json", [torgsoft_order("W-1")])
+    body = json.dumps([torgsoft_order("W-2")]).encode()
+    growing = drop(inbox, "growing.json", body[:30])
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        if seconds == 5 and growing.stat().st_size < len(body):       # the upload goes on during the window
+            with growing.open("ab") as stream:
+                stream.write(body[30:])
+            os.utime(growing, (OLD, OLD))
+
+    def run_at(seconds: float):
+        reader = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0, wait_between_looks=wait)
+        try:
+            return ingest_inbox(shop_db, shop, reader, now=datetime.now(UTC) + timedelta(seconds=seconds))
+        finally:
+            reader.close()
+
+    first = run_at(0)
+
+    assert [o.file_name for o in first.files] == ["complete.json"]       # taken in the run that first saw it
+    assert waits == [0, 5]                                              # the two looks, then the window, once
+    assert (inbox / "growing.json").exists()
+    later = run_at(60)
+    assert [(o.file_name, o.applied) for o in later.files] == [("growing.json", 1)]

@@ -21,7 +21,7 @@ import posixpath
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -38,6 +38,7 @@ REPORT_SUFFIX = ".error.json"
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload", ".swp")
 DEFAULT_SETTLE_CHECK_SECONDS = 0.5
 MAX_NAME_TRIES = 100
+MAX_SETTLE_WAIT_IN_RUN = 30.0   # seconds: a settle window up to this long is waited out within one run
 
 
 class InboxError(ShopsyncError):
@@ -108,7 +109,12 @@ class Inbox:
         return self.store.description
 
     def list_ready(self, now: datetime | None = None, settle_log: SettleLog | None = None) -> list[InboxFile]:
-        """Files that are complete, oldest first; the others are left for the next run."""
+        """Files that are complete, oldest first; the others are left for the next run.
+
+        With a settle_log, a file must also have kept its size and mtime for settle_seconds since it was
+        first seen with them; when settle_seconds is short (up to MAX_SETTLE_WAIT_IN_RUN), the run waits
+        that long once and looks again, so that new files are still taken in the run that first sees them.
+        """
         first_look = self._candidates()
         if not first_look:
             if settle_log is not None:
@@ -117,23 +123,38 @@ class Inbox:
         self.wait_between_looks(self.settle_check_seconds)
         second_look = {entry.name: entry for entry in self._candidates()}
         moment = (now or datetime.now(UTC)).timestamp()
-        steady = None if settle_log is None else settle_log.steady(
-            list(second_look.values()), moment, self.settle_seconds)
+        ready = self._unchanged_and_old(first_look, second_look, moment)
+        if settle_log is not None:
+            steady = settle_log.steady(list(second_look.values()), moment, self.settle_seconds)
+            if any(entry.name not in steady for entry in ready) and self.settle_seconds <= MAX_SETTLE_WAIT_IN_RUN:
+                self.wait_between_looks(self.settle_seconds)
+                moment = (now + timedelta(seconds=self.settle_seconds) if now else datetime.now(UTC)).timestamp()
+                third_look = {entry.name: entry for entry in self._candidates()}
+                ready = self._unchanged_and_old(ready, third_look, moment)
+                steady = settle_log.steady(list(third_look.values()), moment, self.settle_seconds)
+            for entry in ready:
+                if entry.name not in steady:
+                    log.info("%s: %s has not kept its size and mtime for %s s yet; left for the next run",
+                             self.description, printable_name(entry.name), self.settle_seconds)
+            ready = [entry for entry in ready if entry.name in steady]
+        files = [InboxFile(entry.name, entry.size, datetime.fromtimestamp(entry.mtime, UTC)) for entry in ready]
+        return sorted(files, key=lambda file: (file.mtime, file.name))
+
+    def _unchanged_and_old(self, before: list[RemoteEntry], now_seen: dict[str, RemoteEntry],
+                           moment: float) -> list[RemoteEntry]:
+        """The entries of `before` still there with the same size and mtime, and older than settle_seconds."""
         ready = []
-        for entry in first_look:
-            again = second_look.get(entry.name)
+        for entry in before:
+            again = now_seen.get(entry.name)
             shown = printable_name(entry.name)
             if again is None or (again.size, again.mtime) != (entry.size, entry.mtime):
                 log.info("%s: %s is still changing; left for the next run", self.description, shown)
             elif moment - again.mtime < self.settle_seconds:
                 log.info("%s: %s is younger than %s s; left for the next run", self.description, shown,
                          self.settle_seconds)
-            elif steady is not None and entry.name not in steady:
-                log.info("%s: %s has not kept its size and mtime for %s s yet; left for the next run",
-                         self.description, shown, self.settle_seconds)
             else:
-                ready.append(InboxFile(again.name, again.size, datetime.fromtimestamp(again.mtime, UTC)))
-        return sorted(ready, key=lambda file: (file.mtime, file.name))
+                ready.append(again)
+        return ready
 
     def read(self, name: str, max_bytes: int | None = None) -> bytes:
         """The file's bytes; FileTooLarge (shopsync.publish.base) when it is over max_bytes, NotRegularFile
