@@ -124,9 +124,10 @@ def add_round_files(inbox: Path, content: dict[str, bytes], round_number: int, r
     """Each round the shop sends more: new orders, a file sent before sent again, now and then a bad file."""
     new = {f"r{round_number:02d}_new.json": json.dumps(good_orders(f"R{round_number}", 30, rng)).encode()}
     earlier = rng.choice(sorted(name for name in content if name.endswith("_new.json") or name == "1_first.json"))
-    new[f"r{round_number:02d}_resent.json"] = json.dumps(json.loads(content[earlier]), indent=round_number).encode()
+    resent = json.dumps(json.loads(content[earlier]), indent=round_number).encode()   # bytes of its own
+    new[f"r{round_number:02d}_resent.json"] = resent
     if round_number % 4 == 0:
-        new[f"r{round_number:02d}_broken.json"] = content[earlier][: len(content[earlier]) // 2]
+        new[f"r{round_number:02d}_broken.json"] = resent[: len(resent) // 2]
     for name, data in new.items():
         content[name] = data
         drop_file(inbox, name, data, OLD + 100 + round_number)
