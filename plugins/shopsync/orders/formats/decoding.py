@@ -193,7 +193,9 @@ def load_json(text: str) -> Any:
 def _json_error_reason(text: str, error: json.JSONDecodeError) -> str:
     """The reason for a syntax error; CutOffFile when the text simply ends too early."""
     content_end = len(text.rstrip())
-    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string")
+    # also cut inside a \uXXXX escape: the "broken" escape is simply the last few characters of the text
+    cut_in_escape = error.msg.startswith("Invalid \\uXXXX escape") and content_end - error.pos < 6
+    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string") or cut_in_escape
     if runs_to_end:
         line = text.count("\n", 0, content_end) + 1
         column = content_end - text.rfind("\n", 0, content_end) - 1  # the column of the last character
