@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from shopsync.orders.formats import FORMATS, parse_order_file
 from shopsync.orders.formats import limits as order_limits
 from shopsync.orders.formats.values import MAX_NUMBER_EXPONENT, parse_decimal
-from shopsync.orders.model import Order, ParsedFile, UnreadableFile
+from shopsync.orders.model import CutOffFile, Order, ParsedFile, UnreadableFile
 
 FAST = settings(max_examples=150, deadline=timedelta(seconds=3),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -213,3 +213,15 @@ def test_hostile_quantities_are_clear_line_problems(fmt: str, value: str, as_tex
     assert line.quantity is None or line.quantity <= 0
     assert line.problems and all(len(problem) < 200 for problem in line.problems), line.problems
     assert any("quantity" in problem for problem in line.problems)
+
+
+@FAST
+@given(st.lists(st.tuples(ORDER_NUMBERS, NAMES, QUANTITIES, PRICES), min_size=1, max_size=3),
+       st.sampled_from(["torgsoft_json", "prom", "rozetka", "woocommerce"]), st.booleans(), st.data())
+def test_a_json_file_cut_anywhere_is_cut_off(orders, fmt: str, ascii_only: bool, data) -> None:
+    """What an upload still going on (or broken off) looks like: always "cut off", so it is taken again."""
+    documents = [json.loads(in_format(fmt, *order))[0] for order in orders]
+    text = json.dumps(documents, ensure_ascii=ascii_only).encode()
+    cut = data.draw(st.integers(min_value=1, max_value=len(text) - 1))
+    with pytest.raises(CutOffFile):
+        parse_order_file(text[:cut], "orders.json")

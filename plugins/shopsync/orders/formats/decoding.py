@@ -43,6 +43,7 @@ _UTF16_32_BOMS = (
 )
 _CYRILLIC_OR_TYPOGRAPHY = re.compile(r"[\u0400-\u04ff№«»–—‘’“”„…•°±·€™]")
 
+_JSON_WORDS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _JSON_MESSAGES = {
     "Expecting value": "a value is missing or malformed",
     "Expecting ',' delimiter": "a comma is missing between values",
@@ -97,9 +98,12 @@ def _what_binary_looks_like(data: bytes, file_name: str) -> str:
 
 
 def _is_valid_utf8(data: bytes) -> bool:
+    """UTF-8 throughout; CutOffFile when it would be but for a character cut in two at the very end."""
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data" and error.start >= len(data) - 3 and error.start > 0:
+            raise CutOffFile("the file is cut off: it ends in the middle of a character") from None
         return False
     return True
 
@@ -193,9 +197,12 @@ def load_json(text: str) -> Any:
 def _json_error_reason(text: str, error: json.JSONDecodeError) -> str:
     """The reason for a syntax error; CutOffFile when the text simply ends too early."""
     content_end = len(text.rstrip())
-    # also cut inside a \uXXXX escape: the "broken" escape is simply the last few characters of the text
-    cut_in_escape = error.msg.startswith("Invalid \\uXXXX escape") and content_end - error.pos < 6
-    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string") or cut_in_escape
+    # also cut inside a \uXXXX escape or a word (tru, nul): the "broken" value is the last few characters
+    rest = text[error.pos:content_end]
+    cut_in_value = len(rest) < 9 and (
+        error.msg.startswith("Invalid \\uXXXX escape")
+        or error.msg.startswith("Expecting value") and any(word.startswith(rest) for word in _JSON_WORDS))
+    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string") or cut_in_value
     if runs_to_end:
         line = text.count("\n", 0, content_end) + 1
         column = content_end - text.rfind("\n", 0, content_end) - 1  # the column of the last character
