@@ -118,13 +118,27 @@ def test_arbitrary_xml_like_text_gives_orders_or_an_unreadable_file(text: str) -
     parse_within_bounds(text.encode("utf-8"))
 
 
+# The keys that make an object look like an order of each format (see formats.detect).
+SHAPES = {
+    "torgsoft_json": ["Goods"],
+    "prom": ["products", "client_first_name"],
+    "rozetka": ["purchases"],
+    "woocommerce": ["line_items"],
+}
+
+
 @FAST
-@given(st.dictionaries(st.sampled_from(KNOWN_KEYS), JSON_VALUES, max_size=8),
-       st.sampled_from(["Client", "Options", "Goods"]))
-def test_torgsoft_shaped_orders_with_hostile_values_are_orders_or_rejected_orders(fields: dict, anchor: str) -> None:
-    fields.setdefault(anchor, {})
-    outcome = parse_within_bounds(json.dumps([fields]).encode())
-    assert isinstance(outcome, ParsedFile) and len(outcome.orders) + len(outcome.rejected) == 1
+@given(st.sampled_from(sorted(SHAPES)), st.dictionaries(st.sampled_from(KNOWN_KEYS), JSON_VALUES, max_size=8),
+       st.lists(JSON_VALUES, min_size=1, max_size=3))
+def test_orders_of_each_format_with_hostile_values_are_orders_or_rejected_orders(fmt: str, fields: dict,
+                                                                                  anchors: list) -> None:
+    for key, value in zip(SHAPES[fmt], anchors * 2, strict=False):
+        fields[key] = value
+    outcome = parse_within_bounds(json.dumps([fields]).encode(), fmt)
+    if isinstance(outcome, ParsedFile):
+        assert len(outcome.orders) + len(outcome.rejected) == 1
+    else:                           # hostile fields gave the object another format's shape as well
+        assert "expected" in str(outcome) and "orders, but the file holds" in str(outcome)
 
 
 @given(st.text(max_size=60))
