@@ -23,3 +23,6 @@ CREATE TABLE inbox_sightings (
     first_seen  timestamptz      NOT NULL,
     PRIMARY KEY (shop_id, name)
 );
+-- Every ingest run looks for cut-off files still to watch: few rows, found without reading the whole table.
+CREATE INDEX order_files_cut_off_watch ON order_files (shop_id)
+    WHERE status = 'quarantined' AND cut_off_size IS NOT NULL AND retaken_at IS NULL;
