@@ -113,8 +113,9 @@ class FileStore(Protocol):
         """Write under a temporary name in the same directory, then rename into place (replacing)."""
 
     def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
-        """The file's bytes (None when it does not exist); FileTooLarge when it holds more than max_bytes
-        (its size is checked before reading, and the read stops at the limit should it grow meanwhile)."""
+        """The file's bytes (None when it does not exist). With max_bytes (the orders inbox): FileTooLarge when
+        it holds more (its size is checked before reading, and the read stops at the limit should it grow
+        meanwhile), NotRegularFile for a symlink, FIFO or device where the transport can tell."""
 
     def list_dir(self, path: str) -> list[RemoteEntry]: ...
     def exists(self, path: str) -> bool: ...

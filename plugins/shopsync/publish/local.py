@@ -58,7 +58,15 @@ class LocalFiles:
             self._renamed_in.clear()
 
     def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        if max_bytes is None:                   # publishing reads back its own files
+            try:
+                return self._full(path).read_bytes()
+            except FileNotFoundError:
+                return None
         try:
+            if not stat.S_ISREG(os.lstat(self._full(path)).st_mode):    # a FIFO is not even opened
+                raise NotRegularFile(f"{path} is not a regular file (a symlink, FIFO, socket or device)")
+            # checked again on what is opened: the name may have been replaced since
             descriptor = os.open(self._full(path), _READ_FLAGS)
         except FileNotFoundError:
             return None
@@ -70,8 +78,6 @@ class LocalFiles:
             status = os.fstat(descriptor)
             if not stat.S_ISREG(status.st_mode):
                 raise NotRegularFile(f"{path} is not a regular file")
-            if max_bytes is None:
-                return stream.read()
             if status.st_size > max_bytes:
                 raise FileTooLarge(path, status.st_size, max_bytes)
             data = stream.read(max_bytes + 1)       # the file may have grown since: never more than the limit
