@@ -99,10 +99,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from shopsync.db import get_engine
     from shopsync.orders.ingest import ingest_bytes
 
+    refused = 0                             # files not read (not a regular file, too large)
     shop = get_shop(args.shop)
     engine = get_engine()
     totals = {"applied": 0, "skipped": 0, "flagged": 0, "rejected": 0}
-    refused = 0
     for name in args.files:
         path = Path(name)
         data = read_order_file(path)

@@ -44,4 +44,5 @@ def describe(error: BaseException, limit: int = 500) -> str:
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+    described = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    return described.encode("utf-8", "replace").decode("utf-8")     # a lone surrogate cannot be stored

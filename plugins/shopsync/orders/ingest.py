@@ -142,8 +142,7 @@ def _finish_file_record(engine: Engine, outcome: FileOutcome) -> None:
             "status": "quarantined" if outcome.quarantined else "archived",
             "orders_total": outcome.total, "applied": outcome.applied, "skipped": outcome.skipped,
             "flagged": outcome.flagged, "rejected": outcome.rejected,
-            "details": utf8_safe(json.dumps({"unreadable": outcome.unreadable, "orders": outcome.orders},
-                                             ensure_ascii=False)),
+            "details": json.dumps({"unreadable": outcome.unreadable, "orders": outcome.orders}, ensure_ascii=False),
         })
 
 
@@ -177,7 +176,9 @@ def _dry_run(engine: Engine, shop: ShopSettings, orders: list[Order], warehouses
         for order in orders:
             try:
                 yield apply_order(conn, shop.id, order, warehouses, None, today, dry_run=True)
-            except sa.exc.DBAPIError as exc:
+            except (IntegrityError, DataError) as exc:
+                yield exc
+            except sa.exc.DBAPIError as exc:    # also an index row too large: this order's, unless the connection's
                 if is_environment_fault(exc):
                     raise
                 yield exc

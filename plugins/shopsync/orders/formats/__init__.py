@@ -116,7 +116,8 @@ def _parse_entry(entry: Any, shape: str | None, file_format: str, position: int)
     try:
         order = _PARSERS[file_format](reader)
     except Exception as error:  # noqa: BLE001 - one unexpected order must not lose the rest of the file
-        return RejectedOrder(position, None, [f"the order could not be read ({type(error).__name__}: {error})"])
+        said = f"{type(error).__name__}: {str(error)[:300]}".encode("utf-8", "replace").decode("utf-8")
+        return RejectedOrder(position, None, [f"the order could not be read ({said})"])
     if reader.problems:
         return RejectedOrder(position, _shown_number(order.external_number), reader.problems)
     too_big = limit_problems(order)

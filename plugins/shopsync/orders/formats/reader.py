@@ -69,6 +69,7 @@ class FieldReader:
                 self.problem(f"the field {self._name(key)} is given twice with different values")
 
     def problem(self, reason: str) -> None:
+        reason = reason.encode("utf-8", "replace").decode("utf-8")   # a field name may hold a lone surrogate
         if reason not in self.problems:
             self.problems.append(reason)
 
