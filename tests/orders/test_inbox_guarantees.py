@@ -21,7 +21,7 @@ from test_ingest import OLD, drop, run_inbox, shop_settings, torgsoft_order
 from shopsync.orders import ingest
 from shopsync.orders.faults import MAX_ATTEMPTS
 from shopsync.orders.formats import MAX_FILE_BYTES, limits
-from shopsync.orders.inbox import Inbox, open_inbox
+from shopsync.orders.inbox import Inbox, InboxError, open_inbox
 from shopsync.orders.ingest import ingest_inbox
 
 
@@ -390,3 +390,40 @@ def test_a_short_settle_window_is_waited_out_in_the_run_that_first_sees_the_file
     assert (inbox / "growing.json").exists()
     later = run_at(60)
     assert [(o.file_name, o.applied) for o in later.files] == [("growing.json", 1)]
+
+
+def test_a_file_that_cannot_be_read_fails_the_run_until_it_failed_too_often(shop_db, tmp_path, monkeypatch):
+    from shopsync.publish import RetryPolicy
+    from shopsync.publish.local import LocalFiles
+
+    inbox = tmp_path / "inbox"
+    drop(inbox, "a_locked.json", [torgsoft_order("P-1")])
+    os.utime(inbox / "a_locked.json", (OLD - 10, OLD - 10))
+    drop(inbox, "b_fine.json", [torgsoft_order("P-2")])
+    shop = shop_settings(inbox)
+    real_read = LocalFiles.read
+
+    def read(self, path, max_bytes=None):
+        if path == "a_locked.json":
+            raise PermissionError(13, "Permission denied")
+        return real_read(self, path, max_bytes)
+
+    monkeypatch.setattr(LocalFiles, "read", read)
+
+    def run():
+        reader = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0, retry=RetryPolicy(attempts=1))
+        try:
+            return ingest_inbox(shop_db, shop, reader)
+        finally:
+            reader.close()
+
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(InboxError, match="Permission denied"):
+            run()
+        assert inbox_files(inbox) == ["a_locked.json", "b_fine.json"]
+    summary = run()
+
+    assert [(o.file_name, o.quarantined) for o in summary.files] == [("a_locked.json", True), ("b_fine.json", False)]
+    assert "could not be read in 3 runs" in report_of(inbox, "a_locked.json")["reason"]
+    assert "Permission denied" in report_of(inbox, "a_locked.json")["reason"]
+    assert scalar(shop_db, "SELECT external_number FROM invoices") == "P-2"

@@ -35,6 +35,7 @@ from shopsync.orders.inbox import (
     QUARANTINE_DIR,
     REPORT_SUFFIX,
     FileVanished,
+    InboxError,
     InboxFile,
     free_name_candidates,
     printable_name,
@@ -281,6 +282,7 @@ def ingest_inbox(engine: Engine, shop: ShopSettings, inbox, *, now: datetime | N
 def _ingest_inbox_file(engine: Engine, shop: ShopSettings, inbox, entry: InboxFile) -> FileOutcome | None:
     """One ready inbox file, start to end: read (bounded), record, parse and apply, archive or quarantine."""
     shown = printable_name(entry.name)
+    read_error: InboxError | None = None
     try:
         data = None if entry.size > MAX_FILE_BYTES else inbox.read(entry.name, MAX_FILE_BYTES)
     except (NotRegularFile, FileVanished) as exc:
@@ -288,11 +290,19 @@ def _ingest_inbox_file(engine: Engine, shop: ShopSettings, inbox, entry: InboxFi
         return None
     except FileTooLarge:
         data = None
+    except InboxError as exc:   # this file could not be read (after retries) while the listing could
+        data, read_error = None, exc
     outcome = FileOutcome(file_name=shown, sha256=NOT_READ if data is None else sha256_of(data),
                           inbox_name=entry.name)
     outcome.file_id = _start_file_record(engine, shop.id, shown, outcome.sha256)
     attempts, last_error = _count_attempt(engine, outcome.file_id)
-    if data is None:
+    if read_error is not None and attempts <= MAX_ATTEMPTS:
+        _note_error(engine, outcome.file_id, describe(read_error))
+        raise read_error
+    if read_error is not None:
+        outcome.unreadable = (f"the file could not be read in {attempts - 1} runs ({last_error}); it is set "
+                              "aside so that the files after it can land")
+    elif data is None:
         outcome.unreadable = (f"the file is too large: {entry.size / 2**20:.1f} MB or more, the limit is "
                               f"{MAX_FILE_BYTES // 2**20} MB; it was not read (send the orders in smaller files)")
     elif shown != entry.name:
