@@ -201,3 +201,19 @@ def test_symlinks_are_listed_as_what_they_are_and_never_taken(inbox_setup: Inbox
     inbox = inbox_setup.open()
 
     assert [file.name for file in inbox.list_ready()] == ["real.json"]
+
+
+def test_a_quarantined_file_can_be_listed_and_taken_back(inbox_setup: InboxSetup) -> None:
+    inbox_setup.drop("cut.json", b'[{"a": ')
+    inbox = inbox_setup.open()
+    moved = inbox.quarantine("cut.json", {"reason": "the file is cut off"})
+    with (inbox_setup.directory / moved).open("ab") as stream:     # the uploader kept writing
+        stream.write(b"1}]")
+
+    listed = inbox.quarantined_entries()
+    assert set(listed) == {"cut.json"} and listed["cut.json"].size == len(b'[{"a": 1}]')
+    assert inbox.take_back("cut.json") == "cut.json"
+
+    assert (inbox_setup.directory / "cut.json").read_bytes() == b'[{"a": 1}]'
+    assert not (inbox_setup.directory / "quarantine/cut.json").exists()
+    assert not (inbox_setup.directory / "quarantine/cut.json.error.json").exists()
