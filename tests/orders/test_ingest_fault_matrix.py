@@ -3,8 +3,8 @@
 The inbox holds good files, a file with good and bad orders, duplicates (the same orders again, one file
 twice under another name), an unreadable file and a cut-off one; each further round the shop sends more (a
 file of new orders, an earlier file again, every fourth round a cut-off one). Each round starts `ingest_inbox` in a
-child process and kills it (SIGKILL): either at the K-th step of its work (a file read, move or report
-write, a database record, one order's answer from the pipeline) or after a random delay. After each round
+child process and kills it (SIGKILL): at the K-th step of its work on files (a read, a move, a report
+written, a database record), at the K-th order answered by the pipeline, or after a random delay. After each round
 and after a final clean run:
 
 - the invoices are exactly orders the files asked for (lines and quantities as sent), none twice, and every
@@ -36,7 +36,7 @@ from orderdata import execute, free, rows
 from test_ingest import OLD, backends, torgsoft_order, wait_for_backends_to_end
 
 ROUNDS = 20
-SEED = int(os.environ.get("SHOPSYNC_FAULT_SEED", "20261206"))
+SEED = int(os.environ.get("SHOPSYNC_FAULT_SEED", "3"))   # 3 caught the report written after the move
 
 CHILD = """
 import os, signal, sys
@@ -48,13 +48,21 @@ from shopsync.publish.local import LocalFiles
 from test_ingest import shop_settings
 
 kill_at = int(os.environ.get("FAULT_KILL_AT", "0"))
-steps = 0
+kill_at_order = int(os.environ.get("FAULT_KILL_AT_ORDER", "0"))
+steps = orders = 0
 
 
 def step():
     global steps
     steps += 1
     if steps == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def order_answered():
+    global orders
+    orders += 1
+    if orders == kill_at_order:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -76,7 +84,7 @@ answers = pipeline.apply_documents
 
 def apply_documents_killable(conn, documents):
     for answer in answers(conn, documents):
-        step()
+        order_answered()
         yield answer
 
 
@@ -85,7 +93,7 @@ engine = sa.create_engine(sys.argv[1])
 shop = shop_settings(Path(sys.argv[2]))
 inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
 ingest.ingest_inbox(engine, shop, inbox)
-print("steps", steps)
+print("steps", steps, "orders", orders)
 """
 
 
@@ -190,9 +198,10 @@ def check_invariants(engine, inbox: Path, content: dict[str, bytes], where: str)
     return places
 
 
-def run_child(db_url: str, inbox: Path, kill_at: int = 0, kill_after: float | None = None) -> str:
+def run_child(db_url: str, inbox: Path, kill_at: int = 0, kill_after: float | None = None,
+              kill_at_order: int = 0) -> str:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
-           "FAULT_KILL_AT": str(kill_at)}
+           "FAULT_KILL_AT": str(kill_at), "FAULT_KILL_AT_ORDER": str(kill_at_order)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, str(inbox)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if kill_after is not None:
@@ -218,13 +227,18 @@ def test_kill_9_at_random_points_of_an_inbox_ingest_loses_and_doubles_nothing(sh
     for round_number in range(1, ROUNDS + 1):
         if round_number > 1:
             add_round_files(inbox, content, round_number, rng)
-        if round_number % 2:
-            kill_at, kill_after = rng.randint(1, 200), None
-            how = f"at step {kill_at}"
-        else:
-            kill_at, kill_after = 0, rng.uniform(1.0, 3.5)
+        waiting = len([path for path in inbox.iterdir() if path.is_file() and not path.name.startswith(".")])
+        kill_at, kill_after, kill_at_order = 0, None, 0
+        if round_number % 3 == 1:       # a file read, move, report or database record (~12 steps a file)
+            kill_at = rng.randint(1, 12 * waiting)
+            how = f"at file step {kill_at}"
+        elif round_number % 3 == 2:     # while the orders of a file are applied (~30 orders a file)
+            kill_at_order = rng.randint(1, 30 * waiting)
+            how = f"at order {kill_at_order}"
+        else:                           # the child needs about a second to start
+            kill_after = rng.uniform(0.8, 2.5)
             how = f"after {kill_after:.2f} s"
-        result = run_child(db_url, inbox, kill_at, kill_after)
+        result = run_child(db_url, inbox, kill_at, kill_after, kill_at_order)
         wait_for_backends_to_end(shop_db, known_backends)
         places = check_invariants(shop_db, inbox, content, f"round {round_number} (killed {how})")
         print(f"round {round_number:2d}: killed {how}: {result}; {summary(places)}")
