@@ -125,11 +125,11 @@ def test_a_lost_database_connection_fails_the_run_and_keeps_the_file_until_it_fa
     shop = shop_settings(inbox)
     real_apply = ingest.apply_orders
 
-    def apply_losing_the_connection(engine, shop_id, orders, *args):
+    def apply_losing_the_connection(engine, shop_id, orders, *args, **kwargs):
         orders = list(orders)
         if orders[0].external_number == "L-1":
             raise psycopg.OperationalError("server closed the connection unexpectedly")
-        return real_apply(engine, shop_id, orders, *args)
+        return real_apply(engine, shop_id, orders, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "apply_orders", apply_losing_the_connection)
     for attempt in range(1, MAX_ATTEMPTS + 1):
