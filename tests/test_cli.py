@@ -160,3 +160,17 @@ def test_replay_takes_only_a_file_name_of_the_quarantine(tmp_path, db_url, name)
     assert result.returncode == 2
     assert_clean_error(result, f"name: {name!r} must")
     assert tree(tmp_path) == before
+
+
+def test_replay_of_a_name_that_is_not_utf8_is_one_line(tmp_path, db_url):
+    hostile_shop(tmp_path, "shop")
+    (tmp_path / "inbox" / "quarantine").mkdir(parents=True)
+    name = "caf\udce9.json"             # the bytes b"caf\xe9.json" as Python passes them on
+    env = isolated_env(tmp_path, db_url)
+    before = tree(tmp_path)
+
+    result = run_cli("replay", "--shop", "shop", name, env=env)
+
+    assert result.returncode == 2
+    assert_clean_error(result, f"name: {name!r} is not valid UTF-8")
+    assert tree(tmp_path) == before

@@ -100,23 +100,49 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from shopsync.db import get_engine
     from shopsync.orders.ingest import ingest_bytes
 
+    refused = 0                             # files not read (not a regular file, too large)
     shop = get_shop(args.shop)
     engine = get_engine()
     totals = {"applied": 0, "skipped": 0, "flagged": 0, "rejected": 0, "conflicts": 0}
     for name in args.files:
         path = Path(name)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ShopsyncError(f"{path}: cannot read: {exc.strerror}") from None
+        data = read_order_file(path)
+        if data is None:
+            refused += 1
+            continue
         outcome = ingest_bytes(engine, shop, path.name, data, dry_run=args.dry_run)
         print(("[dry run] " if args.dry_run else "") + outcome.summary_line().replace(" -> archived", "").replace(
             " -> quarantined", " (would be quarantined)" if args.dry_run else " (see order_files for reasons)"))
         print_order_problems(outcome.orders)
         for key in totals:
             totals[key] += getattr(outcome, key)
-    print("total: " + ", ".join(f"{value} {key}" for key, value in totals.items()))
-    return 0
+    print("total: " + ", ".join(f"{value} {key}" for key, value in totals.items())
+          + (f", {refused} file(s) not read" if refused else ""))
+    return 1 if refused else 0
+
+
+def read_order_file(path) -> bytes | None:
+    """A local order file's bytes; None (with a line saying why) when it is not a regular file or too large."""
+    import stat as stat_module
+
+    from shopsync.orders.formats import MAX_FILE_BYTES
+
+    try:
+        status = path.stat()
+    except OSError as exc:
+        raise ShopsyncError(f"{path}: cannot read: {exc.strerror}") from None
+    if not stat_module.S_ISREG(status.st_mode):
+        print(f"{path}: not a regular file; not read")
+        return None
+    if status.st_size > MAX_FILE_BYTES:
+        print(f"{path}: the file is too large ({status.st_size / 2**20:.1f} MB, the limit is "
+              f"{MAX_FILE_BYTES // 2**20} MB); not read")
+        return None
+    try:
+        with path.open("rb") as stream:
+            return stream.read(MAX_FILE_BYTES + 1)  # grown past the limit meanwhile: parsing refuses it
+    except OSError as exc:
+        raise ShopsyncError(f"{path}: cannot read: {exc.strerror}") from None
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -129,7 +155,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from shopsync.paths import project_root
 
     shop = get_shop(args.shop)
-    fixed = Path(args.fixed).read_bytes() if args.fixed else None
+    try:
+        fixed = Path(args.fixed).read_bytes() if args.fixed else None
+    except OSError as exc:
+        raise ShopsyncError(f"{args.fixed}: cannot read: {exc.strerror}") from None
     inbox = open_inbox(shop.orders_inbox, project_root())
     try:
         outcome = replay_quarantined(get_engine(), shop, inbox, args.name, fixed)

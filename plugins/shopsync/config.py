@@ -52,6 +52,8 @@ def plain_name_problem(name: str) -> str | None:
         return "must not start with a dot (no .., no hidden files)"
     if any(ord(char) < 32 or ord(char) == 127 for char in name):
         return "must not contain control characters"
+    if any("\udc80" <= char <= "\udcff" for char in name):     # bytes the file system gave that are not UTF-8
+        return "is not valid UTF-8 (rename the file)"
     if len(name.encode("utf-8")) > 255:
         return "is longer than 255 bytes"
     return None

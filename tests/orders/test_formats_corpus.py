@@ -81,3 +81,15 @@ def test_mixed_file_keeps_the_good_orders():
     parsed = _parse("mixed_good_and_bad.json")
     assert [order.external_number for order in parsed.orders] == ["M-1", "M-5", "M-6"]
     assert [rejected.position for rejected in parsed.rejected] == [2, 3, 4, 7]
+
+
+def test_a_lone_surrogate_escape_becomes_a_replacement_character():
+    order = _parse("hostile_lone_surrogate.json").orders[0]
+    assert order.customer.full_name == "Іван \ufffd Іваненко"
+    assert order.customer.full_name.encode("utf-8")
+
+
+def test_an_over_long_comment_is_cut_with_a_warning():
+    order = _parse("hostile_long_comment.json").orders[0]
+    assert len(order.comment) == 2000 and order.comment.startswith("Передзвоніть!") and order.comment.endswith("…")
+    assert order.warnings == ["the comment was 11,199 characters long; only the first 2000 are kept"]

@@ -65,7 +65,8 @@ def test_a_stray_control_character_in_utf8_text_is_tolerated():
 
 def test_size_limit_is_checked_before_anything_else():
     too_big = bytes(MAX_FILE_BYTES + 1)  # NUL bytes: would be "not a text file" if it were ever looked at
-    with pytest.raises(UnreadableFile, match="the file is too large: 100 MB, the limit is 100 MB"):
+    megabytes = MAX_FILE_BYTES // 2**20
+    with pytest.raises(UnreadableFile, match=f"the file is too large: {megabytes} MB, the limit is {megabytes} MB"):
         parse_order_file(too_big, "orders.json")
 
 

@@ -19,6 +19,7 @@ import pytest
 from shopsync import config
 from shopsync.orders.inbox import Inbox, InboxError, open_inbox
 from shopsync.publish import RetryPolicy
+from shopsync.publish.base import FileTooLarge
 
 SETTLE_SECONDS = 10
 OLD = 120.0                      # seconds: well past settle_seconds
@@ -176,3 +177,43 @@ def test_names_outside_the_inbox_are_refused(inbox_setup: InboxSetup, name: str)
 
     with pytest.raises(InboxError):
         inbox.archive(name)
+
+
+def test_reads_are_bounded_before_and_while_reading(inbox_setup: InboxSetup) -> None:
+    inbox_setup.drop("big.json", b"x" * 5000)
+    inbox_setup.drop("small.json", b"y" * 100)
+    inbox = inbox_setup.open()
+
+    with pytest.raises(FileTooLarge, match="too large"):
+        inbox.read("big.json", max_bytes=4999)
+    assert inbox.read("big.json", max_bytes=5000) == b"x" * 5000        # a file at the limit is read whole
+    assert inbox.read("small.json", max_bytes=4999) == b"y" * 100      # the store still works after a refusal
+    assert (inbox_setup.directory / "big.json").exists()
+
+
+# FTP listings do not say whether a name is a symlink: the server decides what it serves under a name.
+@pytest.mark.parametrize("inbox_setup", ["local", "sftp"], indirect=True)
+def test_symlinks_are_listed_as_what_they_are_and_never_taken(inbox_setup: InboxSetup) -> None:
+    inbox_setup.drop("real.json", b"[]")
+    outside = inbox_setup.directory.parent / "outside.json"
+    outside.write_bytes(b"[]")
+    os.symlink(outside, inbox_setup.directory / "link.json")
+    inbox = inbox_setup.open()
+
+    assert [file.name for file in inbox.list_ready()] == ["real.json"]
+
+
+def test_a_quarantined_file_can_be_listed_and_taken_back(inbox_setup: InboxSetup) -> None:
+    inbox_setup.drop("cut.json", b'[{"a": ')
+    inbox = inbox_setup.open()
+    moved = inbox.quarantine("cut.json", {"reason": "the file is cut off"})
+    with (inbox_setup.directory / moved).open("ab") as stream:     # the uploader kept writing
+        stream.write(b"1}]")
+
+    listed = inbox.quarantined_entries()
+    assert set(listed) == {"cut.json"} and listed["cut.json"].size == len(b'[{"a": 1}]')
+    assert inbox.take_back("cut.json") == "cut.json"
+
+    assert (inbox_setup.directory / "cut.json").read_bytes() == b'[{"a": 1}]'
+    assert not (inbox_setup.directory / "quarantine/cut.json").exists()
+    assert not (inbox_setup.directory / "quarantine/cut.json.error.json").exists()

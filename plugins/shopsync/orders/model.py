@@ -73,3 +73,8 @@ class ParsedFile:
 
 class UnreadableFile(Exception):
     """The whole file is unusable (not text, truncated, unknown format): it goes to quarantine with this reason."""
+
+
+class CutOffFile(UnreadableFile):
+    """The file ends too early (or is empty): perhaps its upload was not finished. Quarantined like any
+    unreadable file, but taken again when the quarantined copy changes (the uploader kept writing)."""

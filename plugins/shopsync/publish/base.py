@@ -34,6 +34,26 @@ class PublishError(ShopsyncError):
     """A file could not be published (after retries); the previous published file is left as it was."""
 
 
+class UnsuitableFile(Exception):
+    """This one file cannot be read as asked (too large, not a regular file): trying again cannot help, and
+    it says nothing about the connection (the caller deals with the file, the store is fine)."""
+
+    retryable = False
+
+
+class NotRegularFile(UnsuitableFile):
+    """A symlink, FIFO, socket, device or directory where a regular file was expected: never opened or followed."""
+
+
+class FileTooLarge(UnsuitableFile):
+    """A file is larger than the reader's limit: it was not read (or the read stopped at the limit)."""
+
+    def __init__(self, path: str, size: int | None, limit: int) -> None:
+        self.path, self.size, self.limit = path, size, limit
+        shown = f"{size / 2**20:.1f} MB" if size is not None else "more than the limit"
+        super().__init__(f"{path}: the file is too large ({shown}; the limit is {limit / 2**20:.0f} MB)")
+
+
 class PermanentTransferError(Exception):
     """Trying again cannot help (login refused, unknown host key): fail at once, and do not lock the account."""
 
@@ -77,9 +97,10 @@ class RetryPolicy:
 @dataclass(frozen=True)
 class RemoteEntry:
     name: str
-    is_file: bool
+    is_file: bool               # a regular file (never a symlink, FIFO, socket or device)
     size: int
     mtime: float                # seconds since the epoch (UTC)
+    is_dir: bool = False
 
 
 class FileStore(Protocol):
@@ -97,7 +118,11 @@ class FileStore(Protocol):
     def replace(self, source: str, target: str) -> None:
         """Rename source onto target, replacing it (atomic where the transport allows)."""
 
-    def read(self, path: str) -> bytes | None: ...
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        """The file's bytes (None when it does not exist). With max_bytes (the orders inbox): FileTooLarge when
+        it holds more (its size is checked before reading, and the read stops at the limit should it grow
+        meanwhile), NotRegularFile for a symlink, FIFO or device where the transport can tell."""
+
     def list_dir(self, path: str) -> list[RemoteEntry]: ...
     def exists(self, path: str) -> bool: ...
     def make_dirs(self, path: str) -> None: ...
@@ -175,7 +200,7 @@ def with_retries(
     while True:
         try:
             return action(), attempt
-        except ShopsyncError:
+        except (ShopsyncError, UnsuitableFile):
             raise
         except Exception as exc:  # transports raise OSError, ftplib/paramiko/requests errors, EOFError
             reason = scrub(f"{type(exc).__name__}: {exc}", list(secrets_to_hide))

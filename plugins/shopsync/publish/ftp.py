@@ -15,16 +15,52 @@ import ftplib
 import io
 import logging
 import posixpath
+import sys
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
+from shopsync.publish.base import (
+    FileTooLarge,
+    PermanentTransferError,
+    RemoteDirectoryStore,
+    RemoteEntry,
+    temp_path_for,
+)
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 30.0
 BLOCK_SIZE = 256 * 1024
+
+
+class _OddNamesFTP(ftplib.FTP):
+    """ftplib with names that are not valid in the connection's encoding kept as surrogate escapes (as os
+    file names are), both ways: one oddly named file neither breaks a listing nor is out of reach."""
+
+    def connect(self, *args, **kwargs) -> str:  # type: ignore[override]
+        welcome = super().connect(*args, **kwargs)
+        plain, self.file = self.file, self.sock.makefile("r", encoding=self.encoding, errors="surrogateescape")
+        plain.close()
+        return welcome
+
+    def putline(self, line: str) -> None:
+        if "\r" in line or "\n" in line:
+            raise ValueError("an illegal newline character should not be contained")
+        sys.audit("ftplib.sendcmd", self, line)
+        self.sock.sendall((line + ftplib.CRLF).encode(self.encoding, "surrogateescape"))
+
+    def retrlines(self, cmd: str, callback=None) -> str:  # type: ignore[override]
+        """ftplib's retrlines (listings) with the lines decoded leniently."""
+        callback = callback or ftplib.print_line
+        self.sendcmd("TYPE A")
+        with self.transfercmd(cmd) as conn, \
+                conn.makefile("r", encoding=self.encoding, errors="surrogateescape") as lines:
+            while line := lines.readline(self.maxline + 1):
+                if len(line) > self.maxline:
+                    raise ftplib.Error(f"got more than {self.maxline} bytes")
+                callback(line.removesuffix("\n").removesuffix("\r"))
+        return self.voidresp()
 
 
 class FtpFiles(RemoteDirectoryStore):
@@ -45,7 +81,7 @@ class FtpFiles(RemoteDirectoryStore):
 
     def _connect(self) -> ftplib.FTP:
         conn = self.connection
-        ftp = ftplib.FTP(
+        ftp = _OddNamesFTP(
             timeout=conn.extra_float("timeout", DEFAULT_TIMEOUT),
             encoding=conn.extra_str("encoding", "utf-8"),
         )
@@ -96,13 +132,25 @@ class FtpFiles(RemoteDirectoryStore):
     def replace(self, source: str, target: str) -> None:
         self._replace(self._full(source), self._full(target))
 
-    def read(self, path: str) -> bytes | None:
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        full = self._full(path)
+        if max_bytes is not None and (size := self._file_size(full)) is not None and size > max_bytes:
+            raise FileTooLarge(path, size, max_bytes)
         buffer = io.BytesIO()
+
+        def keep(block: bytes) -> None:
+            buffer.write(block)
+            if max_bytes is not None and buffer.tell() > max_bytes:
+                raise FileTooLarge(path, None, max_bytes)
+
         try:
-            self._client().retrbinary(f"RETR {self._full(path)}", buffer.write, blocksize=BLOCK_SIZE)
+            self._client().retrbinary(f"RETR {full}", keep, blocksize=BLOCK_SIZE)
         except ftplib.error_perm as exc:
             if _is_missing(exc):
                 return None
+            raise
+        except FileTooLarge:
+            self.reset()        # the transfer was abandoned half way: the control connection is out of step
             raise
         return buffer.getvalue()
 
@@ -184,6 +232,7 @@ class FtpFiles(RemoteDirectoryStore):
                 is_file=kind == "file",
                 size=int(facts.get("size", 0) or 0),
                 mtime=_parse_ftp_time(facts.get("modify", "")),
+                is_dir=kind == "dir",
             ))
         return entries
 
@@ -195,7 +244,7 @@ class FtpFiles(RemoteDirectoryStore):
             full = posixpath.join(directory, name)
             size = self._file_size(full)
             if size is None:
-                entries.append(RemoteEntry(name, False, 0, 0.0))  # SIZE fails on directories
+                entries.append(RemoteEntry(name, False, 0, 0.0, is_dir=True))  # SIZE fails on directories
                 continue
             modified = ftp.sendcmd(f"MDTM {full}").split()[-1]
             entries.append(RemoteEntry(name, True, size, _parse_ftp_time(modified)))

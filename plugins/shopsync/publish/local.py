@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from shopsync.publish.base import RemoteEntry, temp_path_for
+from shopsync.publish.base import FileTooLarge, NotRegularFile, RemoteEntry, temp_path_for
 
 COPY_CHUNK = 1024 * 1024
+# Opening never follows a symlink and never waits on a FIFO (read() refuses both after the open).
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class LocalFiles:
@@ -60,18 +64,42 @@ class LocalFiles:
     def replace(self, source: str, target: str) -> None:
         os.replace(self._full(source), self._full(target))
 
-    def read(self, path: str) -> bytes | None:
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        if max_bytes is None:                   # publishing reads back its own files
+            try:
+                return self._full(path).read_bytes()
+            except FileNotFoundError:
+                return None
         try:
-            return self._full(path).read_bytes()
+            if not stat.S_ISREG(os.lstat(self._full(path)).st_mode):    # a FIFO is not even opened
+                raise NotRegularFile(f"{path} is not a regular file (a symlink, FIFO, socket or device)")
+            # checked again on what is opened: the name may have been replaced since
+            descriptor = os.open(self._full(path), _READ_FLAGS)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:              # O_NOFOLLOW met a symlink
+                raise NotRegularFile(f"{path} is a symbolic link; it is not followed") from None
+            raise
+        with os.fdopen(descriptor, "rb") as stream:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
+                raise NotRegularFile(f"{path} is not a regular file")
+            if status.st_size > max_bytes:
+                raise FileTooLarge(path, status.st_size, max_bytes)
+            data = stream.read(max_bytes + 1)       # the file may have grown since: never more than the limit
+        if len(data) > max_bytes:
+            raise FileTooLarge(path, None, max_bytes)
+        return data
 
     def list_dir(self, path: str) -> list[RemoteEntry]:
+        """The directory's entries as they are: a symlink is reported as what it is, never followed (lstat)."""
         entries = []
         with os.scandir(self._full(path)) as listing:
             for item in listing:
-                stat = item.stat()
-                entries.append(RemoteEntry(item.name, item.is_file(), stat.st_size, stat.st_mtime))
+                status = item.stat(follow_symlinks=False)
+                entries.append(RemoteEntry(item.name, stat.S_ISREG(status.st_mode), status.st_size,
+                                           status.st_mtime, stat.S_ISDIR(status.st_mode)))
         return entries
 
     def exists(self, path: str) -> bool:

@@ -21,9 +21,18 @@ import stat
 from typing import BinaryIO
 
 import paramiko
+from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
+from paramiko.sftp_attr import SFTPAttributes
 
 from shopsync.errors import ShopsyncError
-from shopsync.publish.base import PermanentTransferError, RemoteDirectoryStore, RemoteEntry, temp_path_for
+from shopsync.publish.base import (
+    FileTooLarge,
+    NotRegularFile,
+    PermanentTransferError,
+    RemoteDirectoryStore,
+    RemoteEntry,
+    temp_path_for,
+)
 from shopsync.publish.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
@@ -50,7 +59,7 @@ class SftpFiles(RemoteDirectoryStore):
             self._ssh = connect_ssh(self.connection)
             self._sftp = self._ssh.open_sftp()
             self._sftp.get_channel().settimeout(self.connection.extra_float("timeout", 30.0))
-        return self._sftp
+        return _OddNamesSafe(self._sftp)  # type: ignore[return-value]
 
     def reset(self) -> None:
         for closable in (self._sftp, self._ssh):
@@ -86,24 +95,69 @@ class SftpFiles(RemoteDirectoryStore):
     def replace(self, source: str, target: str) -> None:
         self._replace(self._full(source), self._full(target))
 
-    def read(self, path: str) -> bytes | None:
+    def read(self, path: str, max_bytes: int | None = None) -> bytes | None:
+        full = self._full(path)
         try:
-            with self._client().open(self._full(path), "rb") as remote:
+            if max_bytes is not None:
+                found = self._client().lstat(full)
+                if not stat.S_ISREG(found.st_mode or 0):
+                    raise NotRegularFile(f"{path} is not a regular file")
+                if (found.st_size or 0) > max_bytes:
+                    raise FileTooLarge(path, found.st_size, max_bytes)
+            with self._client().open(full, "rb") as remote:
                 remote.prefetch()
-                return remote.read()
+                data = remote.read() if max_bytes is None else remote.read(max_bytes + 1)
         except FileNotFoundError:
             return None
+        if max_bytes is not None and len(data) > max_bytes:
+            raise FileTooLarge(path, None, max_bytes)
+        return data
 
     def list_dir(self, path: str) -> list[RemoteEntry]:
+        full = self._full(path) or "."
+        try:
+            listed = self._client().listdir_attr(full)
+        except UnicodeDecodeError:      # a name that is not UTF-8: paramiko gives up on the whole listing
+            listed = self._listdir_attr_raw(full)
         return [
             RemoteEntry(
                 name=attrs.filename,
                 is_file=stat.S_ISREG(attrs.st_mode or 0),
                 size=attrs.st_size or 0,
                 mtime=float(attrs.st_mtime or 0),
+                is_dir=stat.S_ISDIR(attrs.st_mode or 0),
             )
-            for attrs in self._client().listdir_attr(self._full(path) or ".")
+            for attrs in listed
         ]
+
+    def _listdir_attr_raw(self, full: str) -> list[SFTPAttributes]:
+        """listdir_attr with names decoded like os file names (bytes that are not UTF-8 as surrogate escapes).
+
+        paramiko's own listdir_attr decodes names strictly; this is the same protocol exchange (its private
+        _request, as in paramiko 3) with the names kept."""
+        sftp = self._client()._target
+        kind, msg = sftp._request(CMD_OPENDIR, _wire(full))
+        if kind != CMD_HANDLE:
+            raise SFTPError("Expected handle")
+        handle = msg.get_binary()
+        entries = []
+        try:
+            while True:
+                try:
+                    kind, msg = sftp._request(CMD_READDIR, handle)
+                except EOFError:
+                    break
+                if kind != CMD_NAME:
+                    raise SFTPError("Expected name response")
+                for _ in range(msg.get_int()):
+                    filename = msg.get_string().decode("utf-8", "surrogateescape")
+                    longname = msg.get_string()
+                    attrs = SFTPAttributes._from_msg(msg, filename, longname)
+                    if filename not in (".", ".."):
+                        entries.append(attrs)
+        finally:
+            sftp._request(CMD_CLOSE, handle)
+        return entries
 
     def exists(self, path: str) -> bool:
         return self._exists_full(self._full(path) or ".")
@@ -150,6 +204,32 @@ class SftpFiles(RemoteDirectoryStore):
             self._sftp.remove(full)
         except (OSError, EOFError, paramiko.SSHException):
             pass
+
+
+def _wire(path: str) -> str | bytes:
+    """A path as paramiko can send it: bytes when it holds surrogate escapes (a name that is not UTF-8)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape")
+    return path
+
+
+class _OddNamesSafe:
+    """The SFTP client, with every text path that is not valid UTF-8 sent as the bytes it stands for."""
+
+    def __init__(self, target: paramiko.SFTPClient) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            return attribute(*(_wire(arg) if isinstance(arg, str) else arg for arg in args), **kwargs)
+
+        return call
 
 
 def connect_ssh(connection: ConnectionInfo) -> paramiko.SSHClient:

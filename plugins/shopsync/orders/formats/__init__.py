@@ -4,8 +4,11 @@
         fmt: auto | torgsoft_json | prom | rozetka | woocommerce
 
 UnreadableFile(reason) when the whole file is unusable (empty, too large, not text, unknown encoding,
-broken JSON/XML, XML with a DOCTYPE, no known order shape). Otherwise every order object in the file becomes
-an Order or a RejectedOrder, so one bad order never hides the good ones next to it.
+broken JSON/XML, XML with a DOCTYPE, no known order shape, too many values); CutOffFile (a kind of
+UnreadableFile) when it is empty or ends too early. Nothing else escapes for any input (property tests in
+tests/orders/test_formats_properties.py); an unexpected error while reading one order rejects that order.
+Otherwise every order object in the file becomes an Order or a RejectedOrder (also one with a field over its
+length limit, see limits.py), so one bad order never hides the good ones next to it.
 
 Decisions:
 - XML is accepted only in the Torgsoft layout (see xml_orders); such files report format "torgsoft_xml".
@@ -24,6 +27,7 @@ from typing import Any
 from shopsync.orders.formats import prom, rozetka, torgsoft_json, woocommerce
 from shopsync.orders.formats.decoding import MAX_FILE_BYTES, decode_order_bytes, load_json, looks_like_xml
 from shopsync.orders.formats.detect import FORMAT_LABELS, NO_KNOWN_FORMAT, detect_shape, order_entries
+from shopsync.orders.formats.limits import MAX_ORDER_NUMBER, cut_free_text, limit_problems
 from shopsync.orders.formats.reader import FieldReader, kind_of
 from shopsync.orders.formats.xml_orders import torgsoft_xml_entries
 from shopsync.orders.model import Order, ParsedFile, RejectedOrder, UnreadableFile
@@ -89,8 +93,9 @@ def _file_format(entries: list[Any], shapes: list[str | None], fmt: str) -> str:
 
 def _parse_entries(entries: list[Any], file_format: str, shapes: list[str | None]) -> ParsedFile:
     parsed = ParsedFile(format=file_format, orders=[], rejected=[])
-    for position, (entry, shape) in enumerate(zip(entries, shapes, strict=True), start=1):
-        result = _parse_entry(entry, shape, file_format, position)
+    for index, shape in enumerate(shapes):
+        entry, entries[index] = entries[index], None  # the document's objects go as their orders are made
+        result = _parse_entry(entry, shape, file_format, index + 1)
         if isinstance(result, Order):
             parsed.orders.append(result)
         else:
@@ -111,10 +116,20 @@ def _parse_entry(entry: Any, shape: str | None, file_format: str, position: int)
     try:
         order = _PARSERS[file_format](reader)
     except Exception as error:  # noqa: BLE001 - one unexpected order must not lose the rest of the file
-        return RejectedOrder(position, None, [f"the order could not be read ({type(error).__name__}: {error})"])
+        said = f"{type(error).__name__}: {str(error)[:300]}".encode("utf-8", "replace").decode("utf-8")
+        return RejectedOrder(position, None, [f"the order could not be read ({said})"])
     if reader.problems:
-        return RejectedOrder(position, order.external_number or None, reader.problems)
+        return RejectedOrder(position, _shown_number(order.external_number), reader.problems)
+    too_big = limit_problems(order)
+    if too_big:
+        return RejectedOrder(position, _shown_number(order.external_number), too_big)
+    cut_free_text(order)
     return order
+
+
+def _shown_number(number: str) -> str | None:
+    """The order number for a report; an absurdly long one is shortened (the reasons say how long it was)."""
+    return (number if len(number) <= MAX_ORDER_NUMBER else number[: MAX_ORDER_NUMBER - 1] + "…") or None
 
 
 def _label(fmt: str) -> str:

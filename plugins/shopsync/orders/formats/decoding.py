@@ -11,9 +11,15 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from shopsync.orders.model import UnreadableFile
+from shopsync.orders.model import CutOffFile, UnreadableFile
 
-MAX_FILE_BYTES = 100 * 1024 * 1024
+# Bounds that keep the ingest of any one file under 300 MB of memory whatever it holds (docs/decisions.md,
+# "Order files: limits"): the size, checked before anything is read or decoded, and the number of JSON
+# values, counted on the bytes before they are parsed (a value costs up to ~150 bytes as Python objects).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_JSON_VALUES = 1_000_000
+# A JSON number literal longer than this is kept as its text (later "not a number"), never converted.
+MAX_NUMBER_CHARS = 40
 
 # C0 controls other than tab, LF, CR; plus DEL. Their presence means binary data, not text.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
@@ -37,6 +43,7 @@ _UTF16_32_BOMS = (
 )
 _CYRILLIC_OR_TYPOGRAPHY = re.compile(r"[\u0400-\u04ff№«»–—‘’“”„…•°±·€™]")
 
+_JSON_WORDS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
 _JSON_MESSAGES = {
     "Expecting value": "a value is missing or malformed",
     "Expecting ',' delimiter": "a comma is missing between values",
@@ -56,7 +63,7 @@ def decode_order_bytes(data: bytes, file_name: str = "") -> str:
             f"the file is too large: {len(data) / 1024 / 1024:.0f} MB, the limit is {MAX_FILE_BYTES // 1024 // 1024} MB"
         )
     if not data:
-        raise UnreadableFile("the file is empty (0 bytes)")
+        raise CutOffFile("the file is empty (0 bytes)")
     _refuse_wide_unicode(data)
     if b"\x00" in data:
         raise UnreadableFile(_not_text_reason(data, file_name))
@@ -91,9 +98,12 @@ def _what_binary_looks_like(data: bytes, file_name: str) -> str:
 
 
 def _is_valid_utf8(data: bytes) -> bool:
+    """UTF-8 throughout; CutOffFile when it would be but for a character cut in two at the very end."""
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
+        if error.reason == "unexpected end of data" and error.start >= len(data) - 3 and error.start > 0:
+            raise CutOffFile("the file is cut off: it ends in the middle of a character") from None
         return False
     return True
 
@@ -149,29 +159,53 @@ def _object_from_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return plain if len(plain) == len(pairs) else DuplicateKeyObject(pairs)
 
 
+def _bounded_number(literal: str) -> Decimal | str:
+    """A JSON number as Decimal; an absurdly long literal stays text (the order reports it, nothing converts it)."""
+    return Decimal(literal) if len(literal) <= MAX_NUMBER_CHARS else literal
+
+
+def json_value_bound(text: str) -> int:
+    """At least the number of values in a JSON text: every value but the first follows a ',' '[' or '{'."""
+    return text.count(",") + text.count("[") + text.count("{") + 1
+
+
 def load_json(text: str) -> Any:
     """Parse JSON exactly (numbers become Decimal, NaN/Infinity stay text) or raise UnreadableFile."""
+    values = json_value_bound(text)
+    if values > MAX_JSON_VALUES:
+        raise UnreadableFile(
+            f"the file holds too many values to be read safely (up to {values:,}, the limit is {MAX_JSON_VALUES:,}): "
+            "send the orders in smaller files"
+        )
     try:
         return json.loads(
             text,
             object_pairs_hook=_object_from_pairs,
-            parse_float=Decimal,
-            parse_int=Decimal,
+            parse_float=_bounded_number,
+            parse_int=_bounded_number,
             parse_constant=str,
             strict=False,
         )
     except json.JSONDecodeError as error:
         raise UnreadableFile(_json_error_reason(text, error)) from None
+    except ValueError as error:  # e.g. a text value with a lone surrogate escape Python cannot build
+        raise UnreadableFile(f"the file is not valid JSON: {str(error)[:200]}") from None
     except RecursionError:
         raise UnreadableFile("the file is nested too deeply to be an order file") from None
 
 
 def _json_error_reason(text: str, error: json.JSONDecodeError) -> str:
+    """The reason for a syntax error; CutOffFile when the text simply ends too early."""
     content_end = len(text.rstrip())
-    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string")
+    # also cut inside a \uXXXX escape or a word (tru, nul): the "broken" value is the last few characters
+    rest = text[error.pos:content_end]
+    cut_in_value = len(rest) < 9 and (
+        error.msg.startswith("Invalid \\uXXXX escape")
+        or error.msg.startswith("Expecting value") and any(word.startswith(rest) for word in _JSON_WORDS))
+    runs_to_end = error.pos >= content_end or error.msg.startswith("Unterminated string") or cut_in_value
     if runs_to_end:
         line = text.count("\n", 0, content_end) + 1
         column = content_end - text.rfind("\n", 0, content_end) - 1  # the column of the last character
-        return f"the file is cut off: JSON ends unexpectedly at line {line}, column {column}"
+        raise CutOffFile(f"the file is cut off: JSON ends unexpectedly at line {line}, column {column}")
     explanation = next((words for prefix, words in _JSON_MESSAGES.items() if error.msg.startswith(prefix)), error.msg)
     return f"the file is not valid JSON: {explanation} at line {error.lineno}, column {error.colno}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from shopsync.orders.formats.reader import NumberField
-from shopsync.orders.formats.values import shorten, show_decimal
+from shopsync.orders.formats.values import out_of_range, shorten, show_decimal
 from shopsync.orders.model import OrderLine
 
 MAX_PLAUSIBLE_QUANTITY = Decimal(100_000)
@@ -20,7 +20,7 @@ def quantity_problems(quantity: NumberField) -> list[str]:
     if quantity.missing:
         return ["quantity is missing"]
     if quantity.value is None:
-        return [f"quantity '{shorten(quantity.text or '')}' is not a number"]
+        return [_not_a_number("quantity", quantity.text or "")]
     if quantity.value <= 0:
         return [f"quantity {show_decimal(quantity.value)} must be more than zero"]
     if quantity.value > MAX_PLAUSIBLE_QUANTITY:
@@ -32,7 +32,7 @@ def price_problems(price: NumberField) -> list[str]:
     if price.missing:
         return ["price is missing"]
     if price.value is None:
-        return [f"price '{shorten(price.text or '')}' is not a number"]
+        return [_not_a_number("price", price.text or "")]
     if price.value < 0:
         return [f"price {show_decimal(price.value)} is negative"]
     if price.value > MAX_PLAUSIBLE_PRICE:
@@ -40,11 +40,20 @@ def price_problems(price: NumberField) -> list[str]:
     return []
 
 
+def _not_a_number(what: str, text: str) -> str:
+    if out_of_range(text):
+        return f"{what} '{shorten(text)}' is out of range (too long or too large a number)"
+    return f"{what} '{shorten(text)}' is not a number"
+
+
 def unit_price(price: NumberField, total: NumberField, quantity: NumberField) -> NumberField:
     """The unit price as sent, or the line total divided by the quantity when only the total is given."""
     if not price.missing or total.value is None or not quantity.value:
         return price
-    value = (total.value / quantity.value).quantize(Decimal("0.01"))
+    try:
+        value = (total.value / quantity.value).quantize(Decimal("0.01"))
+    except ArithmeticError:  # the quotient has more digits than the decimal context holds
+        return NumberField(f"{total.text} / {quantity.text}", None)
     return NumberField(show_decimal(value), value)
 
 

@@ -15,7 +15,15 @@ from functools import lru_cache
 from typing import Any
 
 from shopsync.orders.formats.decoding import DuplicateKeyObject
-from shopsync.orders.formats.values import clean_text, fold_key, parse_datetime, parse_decimal, shorten, show_decimal
+from shopsync.orders.formats.values import (
+    clean_text,
+    fold_key,
+    parse_datetime,
+    parse_decimal,
+    shorten,
+    show_decimal,
+    within_limits,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -61,6 +69,7 @@ class FieldReader:
                 self.problem(f"the field {self._name(key)} is given twice with different values")
 
     def problem(self, reason: str) -> None:
+        reason = reason.encode("utf-8", "replace").decode("utf-8")   # a field name may hold a lone surrogate
         if reason not in self.problems:
             self.problems.append(reason)
 
@@ -104,7 +113,7 @@ class FieldReader:
         else:
             key = keys[0]
         if isinstance(value, Decimal):
-            return NumberField(show_decimal(value), value if value.is_finite() else None)
+            return NumberField(show_decimal(value), value if within_limits(value) else None)
         if isinstance(value, str):
             text = clean_text(value)
             return NumberField(text, parse_decimal(text)) if text else NumberField(None, None)

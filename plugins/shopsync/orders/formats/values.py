@@ -11,8 +11,14 @@ from functools import lru_cache
 from shopsync.orders.model import PaymentStatus
 
 MAX_GOOD_ID = 2**31 - 1  # goods.id is a PostgreSQL integer
+# Numbers are parsed with limits: at most this many characters, and a magnitude of at most 10^20 (money and
+# quantities are numeric(14, x)); anything beyond is "out of range", never converted or printed in full.
+MAX_NUMBER_CHARS = 40
+MAX_NUMBER_EXPONENT = 20
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_NUMBER_SHAPE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", re.ASCII)
 _CURRENCY_SUFFIX = re.compile(r"\s*(грн\.?|uah|₴)\s*$", re.IGNORECASE)
 _GROUPING_SPACES = re.compile(r"[ \u00a0\u202f\u2009']")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,6})?", re.ASCII)
@@ -42,7 +48,8 @@ def clean_text(value: str) -> str:
     if value.isprintable():
         return value.strip()
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL_CHARS.sub("", value).strip()
+    # a JSON escape like \ud800 gives a lone surrogate, which no UTF-8 column or report can hold
+    return _LONE_SURROGATES.sub("\ufffd", _CONTROL_CHARS.sub("", value)).strip()
 
 
 @lru_cache(maxsize=4096)
@@ -51,12 +58,23 @@ def fold_key(key: str) -> str:
     return _KEY_PUNCTUATION.sub("", unicodedata.normalize("NFKC", key).casefold()).translate(_HOMOGLYPHS)
 
 
+def within_limits(number: Decimal) -> bool:
+    return number.is_finite() and abs(number.adjusted()) <= MAX_NUMBER_EXPONENT
+
+
+def out_of_range(text: str) -> bool:
+    """Written like a number, but too long or too large to be one we accept ('1E+999999999', 60 digits)."""
+    return bool(_NUMBER_SHAPE.fullmatch(text.strip().replace(",", ".")))
+
+
 def parse_decimal(text: str) -> Decimal | None:
-    """'1958,36', '1 250.00 грн', '-3', '2e3' -> Decimal; anything else (incl. NaN/Infinity) -> None."""
-    if len(text) > 100:
+    """'1958,36', '1 250.00 грн', '-3', '2e3' -> Decimal; anything else (incl. NaN/Infinity, more than
+    MAX_NUMBER_CHARS characters, a magnitude beyond 10^MAX_NUMBER_EXPONENT) -> None."""
+    if len(text) > MAX_NUMBER_CHARS:
         return None
     if _SIMPLE_NUMBER.fullmatch(text):
-        return Decimal(text.replace(",", "."))
+        number = Decimal(text.replace(",", "."))
+        return number if within_limits(number) else None
     cleaned = _GROUPING_SPACES.sub("", _CURRENCY_SUFFIX.sub("", text.strip()))
     if "," in cleaned and "." in cleaned:
         thousands = "." if cleaned.rfind(",") > cleaned.rfind(".") else ","
@@ -69,7 +87,7 @@ def parse_decimal(text: str) -> Decimal | None:
         number = Decimal(cleaned)
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    return number if within_limits(number) else None
 
 
 def show_decimal(number: Decimal) -> str:

@@ -24,7 +24,7 @@ from typing import Any
 
 from lxml import etree
 
-from shopsync.orders.model import UnreadableFile
+from shopsync.orders.model import CutOffFile, UnreadableFile
 
 FORMAT = "torgsoft_xml"
 XXE_REASON = "XML with a DOCTYPE or entity declarations is not accepted (possible XXE attack)"
@@ -61,7 +61,7 @@ def _parse_safely(text: str) -> etree._Element:
     except etree.XMLSyntaxError as error:
         if "Premature end of data" in error.msg or not body.rstrip().endswith(">"):
             last_line = body.rstrip().count("\n") + 1
-            raise UnreadableFile(f"the file is cut off: XML ends unexpectedly at line {last_line}") from None
+            raise CutOffFile(f"the file is cut off: XML ends unexpectedly at line {last_line}") from None
         raise UnreadableFile(f"the XML is broken: {error.msg}") from None
     if root is None:
         raise UnreadableFile("the XML file holds no elements")
