@@ -52,3 +52,18 @@ def test_over_ftp_a_name_that_is_not_utf8_does_not_break_the_listing(inbox_setup
         if name != "good.json":
             with pytest.raises(FileVanished):
                 inbox.read(name, max_bytes=100)
+
+
+@pytest.mark.parametrize("inbox_setup", ["local"], indirect=True)
+def test_log_lines_about_a_name_that_is_not_utf8_are_utf8(inbox_setup: InboxSetup, caplog) -> None:  # noqa: F811
+    """A log handler writing UTF-8 (Airflow's task log, pytest-xdist) fails on a lone surrogate."""
+    drop_odd(inbox_setup)
+    inbox = inbox_setup.open()
+    odd = next(file.name for file in inbox.list_ready() if file.name != "good.json")
+
+    with caplog.at_level("INFO", logger="shopsync"):
+        inbox.quarantine(odd, {"reason": "the file name is not valid UTF-8"})
+
+    assert caplog.records
+    for record in caplog.records:
+        record.getMessage().encode("utf-8")

@@ -254,7 +254,7 @@ class Inbox:
             except FileExistsError:
                 attempted.pop()
                 continue
-            log.info("%s: moved %s to %s", self.description, name, target)
+            log.info("%s: moved %s to %s", self.description, printable_name(name), printable_name(target))
             return target
         raise InboxError(f"{self.description}: no free name for {name} in {directory}/")
 
@@ -265,7 +265,8 @@ class Inbox:
             if self.store.exists(candidate):
                 continue
             self.store.move(source, candidate)
-            log.info("%s: moved %s back into the inbox as %s", self.description, source, candidate)
+            log.info("%s: moved %s back into the inbox as %s", self.description, printable_name(source),
+                     printable_name(candidate))
             return candidate
         raise InboxError(f"{self.description}: no free name for {name} in the inbox")
 

@@ -83,11 +83,12 @@ class FileOutcome:
         return self.unreadable is not None or self.rejected > 0
 
     def summary_line(self) -> str:
+        shown = printable_name(self.file_name)
         if self.unreadable:
-            return f"{self.file_name}: QUARANTINED, unreadable: {self.unreadable}"
+            return f"{shown}: QUARANTINED, unreadable: {self.unreadable}"
         where = "quarantined" if self.quarantined else "archived"
         conflicts = f", {self.conflicts} sent again with other content (conflicts)" if self.conflicts else ""
-        return (f"{self.file_name} ({self.format}): {self.applied} applied, {self.skipped} skipped as already "
+        return (f"{shown} ({self.format}): {self.applied} applied, {self.skipped} skipped as already "
                 f"present, {self.flagged} flagged{conflicts}, {self.rejected} rejected -> {where}")
 
     def conflict_entries(self) -> list[dict[str, Any]]:
