@@ -27,7 +27,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.catalog import extract, snapshot
+from shopsync.catalog import extract, identity, snapshot
 from shopsync.catalog.model import FeedContext
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, run_key, write_json
 from shopsync.config import FeedSettings, ShopSettings
@@ -96,9 +96,25 @@ def _is_full(run: ExportRun, dataset: str) -> bool:
                                                                        SCHEMA_OF[dataset])
 
 
+def _full_reason(run: ExportRun, dataset: str, settings: str, source: dict) -> str | None:
+    """Why this data set must be extracted whole (None: what changed is enough); see identity.py."""
+    if _is_full(run, dataset):
+        return "no usable snapshot yet"
+    return identity.full_rebuild_reason(run.workspace.read_state()[dataset], settings, source)
+
+
 def _window_start(run: ExportRun, dataset: str) -> datetime:
-    merged_until = datetime.fromisoformat(run.workspace.read_state()[dataset]["merged_until"])
-    return min(run.interval_start, merged_until) - extract_overlap()
+    """Changes are read again from the last publish (or merge, before any), so the changes of a run that was
+    merged but never published (blocked by validation) are in the next run's delta too."""
+    recorded = run.workspace.read_state()[dataset]
+    mark = datetime.fromisoformat(recorded.get("published_until") or recorded["merged_until"])
+    return min(run.interval_start, mark) - extract_overlap()
+
+
+def _changed_ids(conn: sa.Connection, dataset: str, since: datetime) -> list[int]:
+    if dataset == "goods":
+        return extract.changed_good_ids(conn, since, FAR_FUTURE)
+    return extract.changed_ids(conn, ENTITY_OF[dataset], since, FAR_FUTURE)
 
 
 def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: extract.Scope):
@@ -110,16 +126,19 @@ def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: e
 def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
     """Read one data set (all, or what changed) into the run's changes/<dataset>.arrow."""
     started = time.perf_counter()
-    full = _is_full(run, dataset)
-    mode = "full" if full else "incremental"
     conn = extract.consistent_read(engine)
     try:
         extracted_at = conn.execute(sa.text("SELECT now()")).scalar_one()
-        ids = None if full else extract.changed_ids(conn, ENTITY_OF[dataset], _window_start(run, dataset), FAR_FUTURE)
+        warehouses = shop_warehouses(conn, run.shop.warehouses)
+        source = identity.database_identity(conn)
+        settings = identity.content_fingerprint(run.shop, warehouses)
+        reason = "asked for" if run.full else _full_reason(run, dataset, settings, source)
+        full = reason is not None
+        mode = "full" if full else "incremental"
+        ids = None if full else _changed_ids(conn, dataset, _window_start(run, dataset))
         scope = extract.Scope(ids)
         changes = run.workspace.changes(run.key, dataset)
         if dataset == "goods":          # COPY per chunk of goods into Arrow batches (extract.goods_batches)
-            warehouses = shop_warehouses(conn, run.shop.warehouses)
             batches = extract.goods_batches(conn, scope, run.shop.currency, warehouses)
             try:
                 rows = snapshot.write_batches(changes, batches, SCHEMA_OF[dataset])
@@ -135,9 +154,12 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         "mode": mode,
         "ids": ids,
         "extracted_at": extracted_at.isoformat(),
+        "full_reason": reason,
+        "content_settings": settings,
+        "database": source,
     })
     return {
-        "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode,
+        "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode, "full_reason": reason,
         "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": _elapsed(started),
     }
 
@@ -174,7 +196,15 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         extracted_at = datetime.fromisoformat(meta["extracted_at"])
         merged_until = extracted_at if previous is None else max(datetime.fromisoformat(previous), extracted_at)
         token = secrets.token_hex(8)      # names this state of the snapshot (see feed_pass.py)
-        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat(), "snapshot_token": token}})
+        recorded = state.get(dataset, {})
+        ws.update_state(**{dataset: {
+            "merged_until": merged_until.isoformat(), "snapshot_token": token,
+            # what the snapshot was read with and from (identity.py); a full merge clears a forced rebuild
+            "content_settings": meta.get("content_settings"), "database": meta.get("database"),
+            **({"published_until": recorded["published_until"]} if recorded.get("published_until") else {}),
+            **({"force_full": recorded["force_full"]} if recorded.get("force_full") and meta["mode"] != "full"
+               else {}),
+        }})
     write_json(ws.changed_ids_path(run.key, dataset),
                {**meta, "previous_snapshot_token": previous_token, "snapshot_token": token})
     return {
@@ -259,11 +289,12 @@ def photo_files(run: ExportRun):
     from shopsync.catalog.photos import EXTENSIONS, detail_size_name
 
     photos = run.shop.photos
-    directory = run.workspace.photos_dir / detail_size_name(photos)
+    size = detail_size_name(photos)
+    directory = run.workspace.photos_dir / size
     if not photos.enabled or not directory.is_dir():
         return PhotoFiles.none()
     names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
-    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format])
+    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format], size)
 
 
 # --- transform: write the feeds ------------------------------------------------------------------
@@ -604,6 +635,7 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
         results = publish_with_manifest(destination, feed_files, OutgoingFile(manifest_path, "manifest.json"))
     finally:
         destination.close()
+    _mark_published(run)
     feed_bytes = sum(result.size for result in results)
     return {
         "stage": "publish", "destination": f"{run.shop.destination.kind}:{run.shop.destination.path}",
@@ -615,6 +647,23 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
             "photos_uploaded": len(photo_files),
         },
     }
+
+
+def _mark_published(run: ExportRun) -> None:
+    """The run's changes are out: the next run's window (and delta) may start from its extract."""
+    ws = run.workspace
+    with ws.lock():
+        state = ws.read_state()
+        for dataset in DATASETS:
+            meta = read_json(ws.changed_ids_path(run.key, dataset))
+            recorded = state.get(dataset)
+            if meta is None or recorded is None:
+                continue
+            extracted_at = datetime.fromisoformat(meta["extracted_at"])
+            previous = recorded.get("published_until")
+            if previous is None or datetime.fromisoformat(previous) < extracted_at:
+                ws.update_state(**{dataset: {**recorded, "published_until": extracted_at.isoformat()}})
+                state = ws.read_state()
 
 
 # --- summary ------------------------------------------------------------------------------------
