@@ -456,6 +456,7 @@ def build_feeds(run: ExportRun) -> dict:
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
     pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
     write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
+    write_json(run.run_dir_path("snapshot-counts.json"), result.counts)
     write_json(run.run_dir_path("feeds.json"), stats)
     return {
         "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
@@ -478,8 +479,9 @@ def _load_rejections(run: ExportRun):
 
 # --- validate -----------------------------------------------------------------------------------
 
-def validate_feeds(run: ExportRun) -> dict:
-    """Great Expectations on every written feed, read back; raises (nothing is published) on failure."""
+def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
+    """Great Expectations on every written feed, read back; with an engine, then the feeds against the
+    database (compare_with_database). Raises (nothing is published) on failure."""
     import pandas as pd
 
     from shopsync.catalog.feeds import feed_file_name
@@ -520,8 +522,67 @@ def validate_feeds(run: ExportRun) -> dict:
     if failed:
         raise FeedValidationError(f"{len(failed)} feed(s) failed validation and were not published; "
                                   f"the last good feeds stay in place. Report: {report}\n{summary}")
-    return {"stage": "validate", "feeds": len(validations), "rows": {Path(v.path).name: v.rows for v in validations},
-            "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+    result = {"stage": "validate", "feeds": len(validations),
+              "rows": {Path(v.path).name: v.rows for v in validations},
+              "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+    if engine is not None:
+        result["database"] = compare_with_database(engine, run)
+    return result
+
+
+def compare_with_database(engine: Engine, run: ExportRun) -> dict:
+    """The built feeds against the database as it is now (validate_db.py): counts and a sample of goods.
+
+    A difference that a change since the extract does not explain blocks the publish (FeedValidationError),
+    goes into the validation report, and makes the shop's next run a full rebuild: the snapshot is not what
+    the database says, and change_log cannot tell what else is wrong.
+    """
+    import pyarrow.parquet as pq
+
+    from shopsync.catalog import validate_db
+    from shopsync.catalog.validate import FeedValidationError
+
+    started = time.perf_counter()
+    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
+    since = datetime.fromisoformat(meta["extracted_at"]) - extract_overlap()
+    offers = run.run_dir_path("offers")           # what the catalog pass read back, per feed it wrote
+    feeds = [validate_db.FeedOffers(name, feed.profile, offers / f"{name}.parquet") for feed in run.shop.feeds
+             if (offers / f"{(name := _feed_file_name(feed))}.parquet").exists()]
+    conn = extract.consistent_read(engine)
+    try:
+        comparison = validate_db.compare(
+            conn, currency=run.shop.currency, warehouse_ids=shop_warehouses(conn, run.shop.warehouses), since=since,
+            expected=pq.read_table(run.run_dir_path("expected.parquet")),
+            feed_counts=read_json(run.run_dir_path("snapshot-counts.json")), feeds=feeds, seed=run.key)
+    finally:
+        conn.rollback()
+        conn.close()
+    write_json(run.run_dir_path("database-check.json"), comparison.as_json())
+    report = run.run_dir_path("validation-report.md")
+    with open(report, "a", encoding="utf-8") as out:
+        out.write(comparison.markdown())
+    if not comparison.success:
+        _force_full_rebuild(run, "the last run's feeds disagreed with the database: " + comparison.problems()[0])
+        problems = "\n".join(f"  {line}" for line in comparison.problems())
+        raise FeedValidationError(f"the feeds disagree with the database and were not published; the last good "
+                                  f"feeds stay in place and the next run rebuilds in full. Report: {report}\n"
+                                  f"{comparison.summary()}\n{problems}")
+    return {"stage": "compare_database", "sampled": comparison.sampled, "excused": len(comparison.excused),
+            "counts": comparison.counts, "summary": comparison.summary(), "seconds": _elapsed(started)}
+
+
+def _feed_file_name(feed: FeedSettings) -> str:
+    from shopsync.catalog.feeds import feed_file_name
+
+    return feed_file_name(feed)
+
+
+def _force_full_rebuild(run: ExportRun, reason: str) -> None:
+    ws = run.workspace
+    with ws.lock():
+        state = ws.read_state()
+        ws.update_state(**{dataset: {**state[dataset], "force_full": reason} for dataset in DATASETS
+                           if dataset in state})
 
 
 def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
@@ -741,6 +802,7 @@ def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict
         results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
         results.append(build_feeds(run))
         results.append(validator.validate(run) if validator is not None else validate_feeds(run))
+        results.append(compare_with_database(engine, run))
     finally:
         if validator is not None:
             validator.close()
