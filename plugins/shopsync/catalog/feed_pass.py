@@ -524,7 +524,8 @@ def _offers_schema() -> pa.Schema:
 def feed_stats(file_name: str, feed: FeedSettings, stats: Any) -> dict:
     """A written feed's entry in the run's feeds.json."""
     return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
-            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
+            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated,
+            "replaced_examples": list(stats.replaced_examples)}
 
 
 # --- the pass ----------------------------------------------------------------------------------------------

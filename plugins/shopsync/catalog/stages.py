@@ -462,6 +462,8 @@ def build_feeds(run: ExportRun) -> dict:
         "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
         "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
         "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
+        "unencodable": {s["file"]: {"count": s["replaced_chars"], "examples": s.get("replaced_examples", [])}
+                        for s in stats if s.get("replaced_chars")},
     }
 
 
@@ -744,6 +746,7 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
         "read_back_workers_peak_mb": built.get("worker_peaks_mb", []),
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
+        "unencodable": built.get("unencodable", {}),     # characters a feed's code page lacks, written as '?'
         "bytes_published": results.get("publish", {}).get("bytes", 0),
         "report": results.get("validate", {}).get("report"),
         "seconds_by_stage": {name: result.get("seconds") for name, result in results.items()},
@@ -774,6 +777,9 @@ def summary_lines(summary: dict) -> list[str]:
                                                           if summary.get("feed_pass") else ""))
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["rejected_by_reason"].items())
     lines.append(f"  rejected: {summary['rejected']}" + (f" ({reasons})" if reasons else ""))
+    for file, figures in sorted(summary.get("unencodable", {}).items()):
+        lines.append(f"  {file}: {figures['count']:,} characters its encoding lacks written as '?' "
+                     f"(e.g. {', '.join(figures['examples'])})")
     lines.append(f"  bytes published: {summary['bytes_published']:,}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items() if v is not None)
     lines.append(f"  time per stage: {timings}")

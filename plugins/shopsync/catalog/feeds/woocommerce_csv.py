@@ -196,7 +196,8 @@ class WooCommerceCsvWriter:
                 writer.writerow(row)
                 written += 1
                 truncated += dropped
-        return WriteStats(rows=written, bytes=stream.count, replaced_chars=encoder.replaced, truncated=truncated)
+        return WriteStats(rows=written, bytes=stream.count, replaced_chars=encoder.replaced, truncated=truncated,
+                          replaced_examples=tuple(encoder.examples))
 
     # --- rows ------------------------------------------------------------------------------------------------
 
