@@ -437,9 +437,11 @@ def test_fewer_warehouses_publish_the_right_stock_for_every_offer(seeded, local_
     published = local_dir / "published"
     start = datetime.now(UTC).replace(microsecond=0)
     export(seeded, shop(published, warehouses=[1, 2]), start, full=True)
-    export(seeded, shop(published, warehouses=[1, 2]), start + timedelta(minutes=5))
+    export(seeded, shop(published, warehouses=[1, 2]), start + timedelta(minutes=5), start=datetime.now(UTC))
 
-    export(seeded, shop(published, warehouses=[1]), start + timedelta(minutes=10))
+    summary = export(seeded, shop(published, warehouses=[1]), start + timedelta(minutes=10), start=datetime.now(UTC))
+
+    assert summary["changed"]["goods"] == GOODS
 
     stock = database_stock(seeded, [1])
     offers = offers_of(published / "rozetka.xml")
@@ -464,13 +466,14 @@ def test_a_reseed_makes_the_next_run_full_and_leaves_no_ghost_goods(seeded, loca
     assert max(int(good_id) for good_id in offers_of(published / "rozetka.xml")) <= last_id
 
 
-def test_a_truncated_table_makes_the_next_run_full(seeded, local_dir):
+def test_a_truncated_table_makes_the_next_run_full(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
     settings = shop(local_dir / "published")
     start = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, start, full=True)
     execute(seeded, "TRUNCATE reservations, wholesale_tiers")      # nothing in change_log says so
 
-    summary = export(seeded, settings, start + timedelta(minutes=5))
+    summary = export(seeded, settings, start + timedelta(minutes=5), start=datetime.now(UTC))
 
     assert summary["changed"]["goods"] == GOODS
     assert summary["changed"]["customers"] > 0                      # every data set is read again
