@@ -747,6 +747,10 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
         "unencodable": built.get("unencodable", {}),     # characters a feed's code page lacks, written as '?'
+        "full_because": {r["dataset"]: r["full_reason"] for r in results.values()
+                         if r["stage"] in EXTRACT_STAGES and r.get("full_reason")},   # identity.py
+        "database_check": results.get("compare_database", results.get("validate", {}).get("database", {})).get(
+            "summary"),
         "bytes_published": results.get("publish", {}).get("bytes", 0),
         "report": results.get("validate", {}).get("report"),
         "seconds_by_stage": {name: result.get("seconds") for name, result in results.items()},
@@ -775,6 +779,10 @@ def summary_lines(summary: dict) -> list[str]:
     changed = ", ".join(f"{k} {v:,}" for k, v in summary["changed"].items())
     lines.append(f"  changed: {changed or 'nothing'}" + (f"; feeds: {summary['feed_pass']} pass"
                                                           if summary.get("feed_pass") else ""))
+    for dataset, reason in summary.get("full_because", {}).items():
+        lines.append(f"  {dataset} read in full: {reason}")
+    if summary.get("database_check"):
+        lines.append(f"  {summary['database_check']}")
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["rejected_by_reason"].items())
     lines.append(f"  rejected: {summary['rejected']}" + (f" ({reasons})" if reasons else ""))
     for file, figures in sorted(summary.get("unencodable", {}).items()):
