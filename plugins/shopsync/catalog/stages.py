@@ -580,11 +580,12 @@ def _feed_file_name(feed: FeedSettings) -> str:
 
 
 def _force_full_rebuild(run: ExportRun, reason: str) -> None:
+    """The goods snapshot is not what the database says: the shop's next run reads every good again."""
     ws = run.workspace
     with ws.lock():
         state = ws.read_state()
-        ws.update_state(**{dataset: {**state[dataset], "force_full": reason} for dataset in DATASETS
-                           if dataset in state})
+        if "goods" in state:
+            ws.update_state(goods={**state["goods"], "force_full": reason})
 
 
 def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
