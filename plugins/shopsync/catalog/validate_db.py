@@ -146,7 +146,8 @@ def _expected_rows(expected: pa.Table, sample: list[int]) -> dict[int, dict]:
 
 
 def _offers_of(path: Path, sample: list[int]) -> dict[str, dict]:
-    table = pq.read_table(path, filters=[("offer_id", "in", [str(i) for i in sample])])
+    table = pq.read_table(path, columns=["offer_id", "price", "stock"],
+                          filters=[("offer_id", "in", [str(i) for i in sample])])
     return {row["offer_id"]: row for row in table.to_pylist()}
 
 
