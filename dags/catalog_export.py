@@ -127,11 +127,11 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def validate_feeds(built: dict, **context) -> dict:
-            from shopsync.airflow_tasks import export_run, silence_noisy_libraries
+            from shopsync.airflow_tasks import accounting_engine, export_run, silence_noisy_libraries
             from shopsync.catalog import stages
 
             silence_noisy_libraries()
-            return stages.validate_feeds(export_run(shop.id, context))
+            return stages.validate_feeds(export_run(shop.id, context), accounting_engine())
 
         @task(outlets=[feeds_asset])
         @shop_task

@@ -154,6 +154,14 @@ class PhotoSettings(Strict):
     format: Literal["jpeg", "webp"] = "jpeg"
     quality: Annotated[int, Field(ge=30, le=100)] = 85
     base_url: str | None = None                  # where the site serves published photos; default <url>/photos
+    detail_size: str | None = None               # the size feeds link to (a name in sizes); default the largest
+
+    @model_validator(mode="after")
+    def detail_size_is_listed(self) -> PhotoSettings:
+        if self.detail_size is not None and self.detail_size not in [size.name for size in self.sizes]:
+            raise ValueError(f"detail_size {self.detail_size!r} is not one of the sizes "
+                             f"({', '.join(size.name for size in self.sizes)})")
+        return self
 
     @field_validator("sizes")
     @classmethod

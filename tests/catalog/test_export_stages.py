@@ -563,3 +563,243 @@ def test_temporary_files_of_killed_runs_are_swept_but_not_of_living_ones(local_d
         f"runs/{dead}/changes/goods.arrow.tmp", "snapshot/goods.arrow.tmp"]
     assert (workspace.run_dir(alive) / "changes" / "goods.arrow.tmp").exists()
     assert (workspace.run_dir(dead) / "changes" / "goods.ids.json").exists()
+
+
+# --- what a shop shows is what the database says, after any change (issue 11) ------------------------------
+
+def offers_of(path: Path) -> dict[str, etree._Element]:
+    return {offer.get("id"): offer for offer in etree.parse(str(path)).iter("offer")}
+
+
+def database_stock(engine, warehouses: list[int]) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT g.id, greatest(0, floor(coalesce(sum(f.free), 0)))::int AS free FROM goods g"
+            " LEFT JOIN free_stock f ON f.good_id = g.id AND f.warehouse_id = ANY(:w) GROUP BY g.id"),
+            {"w": warehouses})
+        return {str(row.id): row.free for row in rows}
+
+
+def rename_a_characteristic_kind(engine) -> None:
+    execute(engine, "UPDATE characteristic_kinds SET name = name || ' (нова назва)' WHERE id = (SELECT kind_id"
+                    " FROM good_characteristics GROUP BY kind_id ORDER BY count(*) DESC, kind_id LIMIT 1)")
+
+
+def rename_a_category(engine) -> None:
+    execute(engine, "UPDATE categories SET name = name || ' (нова назва)'"
+                    " WHERE id = (SELECT min(category_id) FROM goods)")
+
+
+def rename_a_model_group(engine) -> None:
+    execute(engine, "UPDATE model_groups SET name = 'Модель перейменована'"
+                    " WHERE id = (SELECT min(model_group_id) FROM goods)")
+
+
+def goods_affected(engine, change: str) -> int:
+    sql = {
+        "kind": "SELECT count(DISTINCT good_id) FROM good_characteristics WHERE kind_id = (SELECT kind_id"
+                " FROM good_characteristics GROUP BY kind_id ORDER BY count(*) DESC, kind_id LIMIT 1)",
+        "model group": "SELECT count(*) FROM goods WHERE model_group_id = (SELECT min(model_group_id) FROM goods)",
+    }[change]
+    with engine.connect() as conn:
+        return conn.execute(sa.text(sql)).scalar_one()
+
+
+@pytest.mark.parametrize("change", ["kind", "category", "model group", "warehouses setting"])
+def test_incremental_run_after_a_rename_or_a_setting_change_equals_a_full_rebuild(seeded, local_dir, monkeypatch,
+                                                                                   change):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published")
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    window_start = datetime.now(UTC)
+    if change == "kind":
+        rename_a_characteristic_kind(seeded)
+    elif change == "category":
+        rename_a_category(seeded)
+    elif change == "model group":
+        rename_a_model_group(seeded)
+    else:
+        settings = shop(local_dir / "published", warehouses=[1])
+
+    end = start + timedelta(minutes=5)
+    incremental = export(seeded, settings, end, start=window_start)
+    if change in ("kind", "model group"):                   # only the goods that carry the renamed thing
+        assert incremental["changed"]["goods"] == goods_affected(seeded, change) < GOODS
+    if change == "model group":
+        woo = (local_dir / "published" / "woocommerce.csv").read_text(encoding="utf-8")
+        assert "Модель перейменована" in woo
+    if change == "warehouses setting":
+        assert incremental["changed"]["goods"] == GOODS     # the setting alone made the run full
+    published = digests(local_dir / "published")
+    monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
+    export(seeded, shop(local_dir / "elsewhere" / "published", warehouses=settings.warehouses), end, full=True)
+    assert published == digests(local_dir / "elsewhere" / "published")
+
+
+def test_fewer_warehouses_publish_the_right_stock_for_every_offer(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    published = local_dir / "published"
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published, warehouses=[1, 2]), start, full=True)
+    export(seeded, shop(published, warehouses=[1, 2]), start + timedelta(minutes=5), start=datetime.now(UTC))
+
+    summary = export(seeded, shop(published, warehouses=[1]), start + timedelta(minutes=10), start=datetime.now(UTC))
+
+    stock = database_stock(seeded, [1])
+    offers = offers_of(published / "rozetka.xml")
+    assert {good_id: int(offer.findtext("stock_quantity")) for good_id, offer in offers.items()} == {
+        good_id: stock[good_id] for good_id in offers}
+    assert summary["changed"]["goods"] == GOODS                     # the setting alone made the run full
+
+
+def test_a_reseed_makes_the_next_run_full_and_leaves_no_ghost_goods(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published, max_drop_percent=100)            # a third fewer goods: the shrink guard allows it
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    seed_database(seeded, goods=GOODS - 50, seed=7)         # the last 50 goods are gone, change_log starts again
+    with seeded.connect() as conn:
+        remaining, last_id = conn.execute(sa.text("SELECT count(*), max(id) FROM goods")).one()
+
+    summary = export(seeded, settings, start + timedelta(minutes=5))
+
+    assert summary["changed"]["goods"] == remaining == GOODS - 50
+    workspace = stages.ShopWorkspace("demo")
+    assert snapshot.row_count(workspace.snapshot("goods")) == remaining
+    assert max(int(good_id) for good_id in offers_of(published / "rozetka.xml")) <= last_id
+
+
+def test_a_truncated_table_makes_the_next_run_full(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published", max_drop_percent=100)    # the wholesale prices go: allowed here
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    execute(seeded, "TRUNCATE reservations, wholesale_tiers")      # nothing in change_log says so
+
+    summary = export(seeded, settings, start + timedelta(minutes=5), start=datetime.now(UTC))
+
+    assert summary["changed"]["goods"] == GOODS
+    assert summary["changed"]["customers"] > 0                      # every data set is read again
+
+
+def test_a_change_the_change_log_never_saw_blocks_the_publish_and_the_next_run_is_full(seeded, local_dir,
+                                                                                       monkeypatch):
+    from shopsync.errors import PermanentError
+
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")     # the seed's changes are seconds old
+    published = local_dir / "published"
+    settings = shop(published)
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    good = digests(published)
+    with seeded.begin() as conn:                # triggers off: no change_log row (a restore script, a replica)
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text("UPDATE stock SET on_hand = on_hand + 5 WHERE good_id = 12"))
+
+    with pytest.raises(FeedValidationError, match="disagree with the database") as blocked:
+        export(seeded, settings, start + timedelta(minutes=5), start=datetime.now(UTC))
+    assert isinstance(blocked.value, PermanentError) and not blocked.value.retryable
+    assert "good 12: stock" in str(blocked.value)
+    assert digests(published) == good
+
+    summary = export(seeded, settings, start + timedelta(minutes=10), start=datetime.now(UTC))
+    assert summary["changed"]["goods"] == GOODS                      # rebuilt in full
+    assert int(offers_of(published / "rozetka.xml")["12"].findtext("stock_quantity")) == \
+        database_stock(seeded, [1, 2])["12"]
+
+
+def test_a_good_the_snapshot_lacks_blocks_the_publish_by_its_count(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    published = local_dir / "published"
+    settings = shop(published)
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, start, full=True)
+    with seeded.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text("INSERT INTO goods (id, name, category_id) SELECT 100000, 'Невидимка', category_id"
+                             " FROM goods WHERE id = 1"))
+
+    with pytest.raises(FeedValidationError, match=f"goods: {GOODS} in the feeds, {GOODS + 1} in the database"):
+        export(seeded, settings, start + timedelta(minutes=5), start=datetime.now(UTC))
+
+
+def test_a_good_changed_between_extract_and_validate_does_not_block(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    settings = shop(local_dir / "published")
+    end = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, settings, end, full=True)
+    run = _build_next_run(seeded, settings, end)
+    with seeded.connect() as conn:
+        first, second = conn.execute(sa.text(
+            "SELECT g.id FROM goods g JOIN prices p ON p.good_id = g.id AND p.price_type_id = 1 AND p.price > 0"
+            " WHERE g.is_active AND g.is_visible ORDER BY g.id LIMIT 2")).scalars()
+    execute(seeded, "UPDATE stock SET on_hand = on_hand + 5 WHERE good_id = :g", g=first)  # a delivery, now
+    execute(seeded, "UPDATE goods SET is_visible = false WHERE id = :g", g=second)
+
+    result = stages.validate_feeds(run, seeded)
+
+    assert result["database"]["excused"] == 2
+    assert result["database"]["sampled"] == GOODS - 1                 # every good but the rejected one
+
+
+def test_a_run_blocked_by_validation_keeps_its_changes_for_the_next_delta(seeded, local_dir, monkeypatch):
+    monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")
+    published = local_dir / "published"
+    start = datetime.now(UTC).replace(microsecond=0)
+    export(seeded, shop(published), start, full=True)
+    execute(seeded, "UPDATE prices SET price = price + 10 WHERE good_id = 3 AND price_type_id = 1")
+    with pytest.raises(FeedValidationError):                  # the seed's price-0 good blocks this run
+        export(seeded, shop(published, on_bad_item="fail"), start + timedelta(minutes=5),
+               start=datetime.now(UTC))
+
+    window_start = datetime.now(UTC)
+    execute(seeded, "UPDATE prices SET price = price + 10 WHERE good_id = 4 AND price_type_id = 1")
+    export(seeded, shop(published), start + timedelta(minutes=10), start=window_start)
+
+    delta = (published / "TSGoods.delta.trs").read_text(encoding="utf-8")
+    assert {line.split(";")[0].strip('"') for line in delta.splitlines()[1:]} == {"3", "4"}
+
+
+@pytest.mark.parametrize("sizes, detail_size, linked", [
+    ([("small", 200), ("big", 800)], None, "big"),            # no size named 'detail': the largest
+    ([("small", 200), ("big", 800)], "small", "small"),       # the one the settings name
+])
+def test_picture_links_use_the_detail_size_the_settings_name(seeded, local_dir, sizes, detail_size, linked):
+    published = local_dir / "published"
+    photos = {"sizes": [{"name": name, "width": side, "height": side} for name, side in sizes]}
+    if detail_size:
+        photos["detail_size"] = detail_size
+    export(seeded, shop(published, photos=photos), datetime.now(UTC).replace(microsecond=0), full=True)
+    pictures = [picture.text for offer in offers_of(published / "rozetka.xml").values()
+                for picture in offer.findall("picture")]
+    assert pictures
+    for url in pictures:
+        size, name = url.rsplit("/", 2)[-2:]
+        assert size == linked and (published / "photos" / size / name).is_file(), url
+
+
+def test_a_cp1251_feed_takes_huge_values_and_reports_what_it_cannot_encode(seeded, local_dir):
+    published = local_dir / "published"
+    settings = shop(published, feeds=[
+        {"profile": "torgsoft_csv", "encoding": "cp1251",
+         "characteristic_columns": {"material_verha": "Матеріал верху"}},
+        {"profile": "woocommerce_csv", "encoding": "cp1251"},
+        {"profile": "customers_csv", "encoding": "cp1251"},
+    ])
+    huge = "Опис " * 220_000                                   # about 1 MB
+    execute(seeded, "UPDATE goods SET description = :d WHERE id = (SELECT coalesce(min(g.id), 3) FROM goods g"
+                    " WHERE g.model_group_id = (SELECT model_group_id FROM goods WHERE id = 3))", d=huge)
+    execute(seeded, "UPDATE good_characteristics SET value = :v WHERE good_id = 4 AND kind_id = (SELECT id FROM"
+                    " characteristic_kinds WHERE name = 'Матеріал верху')", v="шкіра " * 40_000)
+    execute(seeded, "UPDATE goods SET name = 'М\u02bcята сумка \U0001F600' WHERE id = 5")
+
+    summary = export(seeded, settings, datetime.now(UTC).replace(microsecond=0), full=True)
+
+    assert summary["unencodable"]["TSGoods.trs"]["count"] >= 1
+    assert "U+1F600 \U0001F600" in summary["unencodable"]["TSGoods.trs"]["examples"]
+    assert "TSGoods.trs: " in "\n".join(stages.summary_lines(summary))
+    tsgoods = (published / "TSGoods.trs").read_bytes()
+    assert "М’ята сумка ?".encode("cp1251") in tsgoods and b"\x92" in tsgoods
+    woo = (published / "woocommerce.csv").read_bytes().decode("cp1251")
+    assert huge.strip() in woo

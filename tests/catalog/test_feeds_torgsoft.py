@@ -14,7 +14,7 @@ import pytest
 from test_feeds_base import CATEGORIES, full_item, make_ctx, make_item, write_feed
 
 from shopsync.catalog import columns
-from shopsync.catalog.feeds.base import write_batches
+from shopsync.catalog.feeds.base import CODE_PAGE_STAND_INS, MAX_REPLACED_EXAMPLES, write_batches
 from shopsync.catalog.feeds.torgsoft_csv import DEFAULT_COLUMNS, STANDARD_COLUMNS, TorgsoftCsvWriter
 from shopsync.catalog.model import CatalogItem, Category, Characteristic, FeedContext, WarehouseStock
 from shopsync.config import FeedSettings
@@ -119,6 +119,14 @@ def test_extra_known_column_with_photo_links() -> None:
 def test_unknown_column_is_an_error_listing_the_known_ones() -> None:
     with pytest.raises(ValueError, match=r"unknown column\(s\) Colour, Prise; known columns: GoodID, GoodName"):
         write_feed("torgsoft_csv", [make_item()], columns=["GoodID", "Colour", "Prise"])
+
+
+def test_a_wrong_column_setting_fails_at_once_not_after_retries() -> None:
+    from shopsync.errors import PermanentError
+
+    with pytest.raises(PermanentError) as failure:
+        write_feed("torgsoft_csv", [make_item()], columns=["GoodID", "Colour"])
+    assert not failure.value.retryable
 
 
 def test_column_listed_twice_is_an_error() -> None:
@@ -352,11 +360,15 @@ def test_random_nasty_items_parse_back_to_the_expected_values(seed: int, encodin
         lines.append(";".join(cells) + "\r\n")
     text = (";".join(f'"{name}"' for name in resolved) + "\r\n" if header else "") + "".join(lines)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    unencodable = sum(1 for char in text if not char.encode(codec, errors="ignore"))
+    stand_ins = CODE_PAGE_STAND_INS.get(codec, {})
+    text = text.translate(stand_ins)
+    unencodable = [char for char in text if not char.encode(codec, errors="ignore")]
+    examples = tuple(dict.fromkeys(f"U+{ord(char):04X} {char}" for char in unencodable))[:MAX_REPLACED_EXAMPLES]
     expected = (b"\xef\xbb\xbf" if encoding == "utf-8-sig" else b"") + text.encode(codec, errors="replace")
 
     assert data == expected
-    assert stats == type(stats)(rows=len(items), bytes=len(data), replaced_chars=unencodable, truncated=cut)
+    assert stats == type(stats)(rows=len(items), bytes=len(data), replaced_chars=len(unencodable), truncated=cut,
+                                replaced_examples=examples)
     rows = parse(data[3:] if encoding == "utf-8-sig" else data, codec)
     if header:
         assert rows.pop(0) == resolved
@@ -364,7 +376,8 @@ def test_random_nasty_items_parse_back_to_the_expected_values(seed: int, encodin
         for column, cell in zip(resolved, row, strict=True):
             value = expected_cell(item, column, ctx)[0] or ""
             value = value[:{"GoodName": 500, "Description": 255}.get(column, len(value))]
-            assert cell == value.encode(codec, errors="replace").decode(codec), (item.good_id, column)
+            assert cell == value.translate(stand_ins).encode(codec, errors="replace").decode(codec), (item.good_id,
+                                                                                                      column)
 
 
 def test_feed_batches_from_the_snapshot_and_items_write_the_same_bytes() -> None:

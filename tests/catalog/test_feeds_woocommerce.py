@@ -7,6 +7,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from test_feeds_base import CATEGORIES, make_ctx, make_item, write_feed
 
 from shopsync.catalog.feeds.woocommerce_csv import BASE_COLUMNS, WooCommerceCsvWriter, model_name
@@ -187,3 +189,48 @@ def test_output_is_deterministic() -> None:
 ])
 def test_model_name_drops_size_and_colour(name: str, size: str | None, color: str | None, expected: str) -> None:
     assert model_name(make_item(1, name=name, size=size, color=color)) == expected
+
+
+@pytest.mark.parametrize(("name", "size", "color", "expected"), [
+    ("Туфли Ліра AB123 (пудровый, 38)", "38", "пудровий", "Туфли Ліра AB123"),       # Russian name, Ukrainian colour
+    ("Туфлі Ліра AB123 (пудровий, 38)", "38", "пудровий", "Туфлі Ліра AB123"),
+    ("Sneakers Adidas X1 (black, 42)", "42", "чорний", "Sneakers Adidas X1"),       # Latin name, Ukrainian colour
+    ("Куртка Columbia [XL / чорний]", "XL", "чорний", "Куртка Columbia"),
+    ("Сукня (бавовна) синя 42", "42", "синя", "Сукня (бавовна)"),                   # not a variant bracket: kept
+    ("Платье (хлопок) (синее, M)", "M", "синій", "Платье (хлопок)"),
+    ("Кросівки Puma (42-43)", "42-43", None, "Кросівки Puma"),
+    ("Шапка One Size", "One Size", None, "Шапка"),
+    ("Носки (білий)", None, None, "Носки (білий)"),
+])
+def test_model_name_leaves_no_variant_leftovers_in_any_language(name: str, size: str | None, color: str | None,
+                                                                 expected: str) -> None:
+    assert model_name(make_item(1, name=name, size=size, color=color)) == expected
+
+
+WORDS = st.text(alphabet=st.sampled_from("абвгґдеєжзиіїйклмнопрстуфхцчшщьюяыэъabcdefxyzABC0123"), min_size=2,
+                max_size=8)
+
+
+@given(base=st.lists(WORDS, min_size=1, max_size=4), colour_shown=WORDS, colour_field=WORDS,
+       size=st.sampled_from(["36", "38.5", "XL", "M", "42-43", "One Size", "120 см"]))
+def test_model_name_drops_a_variant_bracket_whatever_its_words(base: list[str], colour_shown: str,
+                                                              colour_field: str, size: str) -> None:
+    """The colour in the name may be in another language than the colour field: the bracket holding the size
+    goes whole, and nothing like '(x, )' or '()' is left."""
+    stem = " ".join(base)
+    assume(not {colour_field.lower(), *size.lower().split()} & {word.lower() for word in base})   # the model's words
+    name = f"{stem} ({colour_shown}, {size})"
+    cleaned = model_name(make_item(1, name=name, size=size, color=colour_field))
+    assert cleaned == stem
+    assert "()" not in cleaned and ", )" not in cleaned and not cleaned.endswith((",", "(", "/"))
+
+
+def test_the_parent_is_named_by_its_model_group_when_the_database_has_a_name() -> None:
+    rows = [make_item(1, name="Туфли Ліра (пудровый, 38)", size="38", model_group_id=5,
+                      model_group_name="Туфлі Ліра AB123"),
+            make_item(2, name="Туфли Ліра (пудровый, 39)", size="39", model_group_id=5,
+                      model_group_name="Туфлі Ліра AB123")]
+    parsed = list(csv.DictReader(io.StringIO(write_feed("woocommerce_csv", rows)[0].decode("utf-8"))))
+    assert [(row["Type"], row["Name"]) for row in parsed] == [
+        ("variable", "Туфлі Ліра AB123"), ("variation", "Туфли Ліра (пудровый, 38)"),
+        ("variation", "Туфли Ліра (пудровый, 39)")]

@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from shopsync.catalog.model import CatalogItem, Characteristic, WarehouseStock, WholesaleTier
 from shopsync.catalog.snapshot import GOODS_SCHEMA, QUANTITY
 
-PHOTO_SIZE_FOR_PICTURES = "detail"
+DEFAULT_PICTURE_SIZE = "detail"     # PhotoFiles made without a size (tests); the shop's comes from its settings
 DEFAULT_UNIT = "шт"
 MILLI_UNITS = 1000
 CENT = Decimal("0.01")
@@ -66,6 +66,7 @@ class PhotoFiles:
     """The resized photos there are to link to: their file names (photos.content_name) in the detail size."""
     names: pa.Array                    # string
     extension: str                     # ".jpg" / ".webp"
+    size: str = DEFAULT_PICTURE_SIZE   # the photo size the links point at (photos.detail_size_name)
 
     @classmethod
     def none(cls) -> PhotoFiles:
@@ -89,7 +90,7 @@ def feed_batch(snapshot_batch: pa.RecordBatch | pa.Table, photo_base_url: str,
     """A snapshot batch with the derived columns of FEED_SCHEMA."""
     batch = _as_batch(snapshot_batch)
     photo_names = published_photo_names(batch.column("photos"), published)
-    prefix = f"{photo_base_url}/{PHOTO_SIZE_FOR_PICTURES}/"
+    prefix = f"{photo_base_url}/{published.size}/"
     urls = pc.binary_join_element_wise(prefix, pc.list_flatten(photo_names), "")
     pictures = pa.ListArray.from_arrays(photo_names.offsets, urls)
     columns = {
@@ -138,7 +139,8 @@ def _item_record(item: CatalogItem) -> dict[str, Any]:
         "good_id": item.good_id, "name": item.name, "name_ua": item.name_ua, "short_name": item.short_name,
         "description": item.description, "description_ua": item.description_ua, "article": item.article,
         "barcode": item.barcode, "brand": item.brand, "country": item.country, "collection": item.collection,
-        "category_id": item.category_id, "model_group_id": item.model_group_id, "size": item.size,
+        "category_id": item.category_id, "model_group_id": item.model_group_id,
+        "model_group_name": item.model_group_name, "size": item.size,
         "color": item.color, "season": item.season, "sex": item.sex, "prime_cost": _cents(item.prime_cost),
         "supplier_code": item.supplier_code, "visible": item.visible, "price": _cents(item.price),
         "old_price": _cents(item.old_price), "wholesale_price": _cents(item.wholesale_price),
@@ -178,7 +180,8 @@ def items_from_batch(batch: pa.RecordBatch) -> Iterator[CatalogItem]:
             category_id=row["category_id"], article=row["article"], barcode=row["barcode"],
             name_ua=row["name_ua"], short_name=row["short_name"], description=row["description"],
             description_ua=row["description_ua"], brand=row["brand"], country=row["country"],
-            collection=row["collection"], model_group_id=row["model_group_id"], size=row["size"],
+            collection=row["collection"], model_group_id=row["model_group_id"],
+            model_group_name=row["model_group_name"], size=row["size"],
             color=row["color"], season=row["season"], sex=row["sex"], unit=row["unit"],
             min_order_qty=row["min_order_qty"], prime_cost=row["prime_cost"], supplier_code=row["supplier_code"],
             visible=bool(row["visible"]),

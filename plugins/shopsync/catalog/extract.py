@@ -104,6 +104,19 @@ def changed_ids(conn: Connection, entity: str, since: datetime, until: datetime)
     return [row.entity_id for row in rows]
 
 
+def changed_good_ids(conn: Connection, since: datetime, until: datetime) -> list[int]:
+    """Goods changed in [since, until): their own rows, and the goods of the characteristic kinds and model
+    groups changed then (their names are copied into those goods' feed lines)."""
+    ids = set(changed_ids(conn, "good", since, until))
+    for entity, sql_name, param in (("characteristic_kind", "goods_of_changed_kinds", "kind_ids"),
+                                    ("model_group", "goods_of_changed_model_groups", "model_group_ids")):
+        changed = changed_ids(conn, entity, since, until)
+        if changed:
+            rows = conn.execute(sa.text(read_sql(f"extract/{sql_name}.sql")), {param: changed})
+            ids.update(row.good_id for row in rows)
+    return sorted(ids)
+
+
 # --- goods: COPY per chunk into pyarrow -------------------------------------------------------------
 
 def goods_batches(conn: Connection, scope: Scope, currency: str,

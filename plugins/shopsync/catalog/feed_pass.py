@@ -364,6 +364,7 @@ class _Sink:
         self.expected: list[pa.Table] = []
         self.rejections = Rejections()
         self.truncated = dict.fromkeys((t.file_name for t in targets), 0)
+        self.counts = {"goods": 0, "visible": 0}       # every snapshot good, offered or not (validate_db.py)
 
     def _open(self, path: Path, target: Target, ctx: FeedContext) -> None:
         out = new_file(path)     # closed in close()/abort()
@@ -373,6 +374,8 @@ class _Sink:
         if rows.num_rows == 0:
             return
         rows = rows.combine_chunks()
+        self.counts["goods"] += rows.num_rows
+        self.counts["visible"] += int(pc.sum(pc.fill_null(rows.column("visible"), False)).as_py() or 0)
         accepted = pc.is_null(rows.column("reasons")).to_numpy(zero_copy_only=False)
         columns = {name: rows.column(name) for name in rows.column_names}
         for target in self.targets:
@@ -521,7 +524,8 @@ def _offers_schema() -> pa.Schema:
 def feed_stats(file_name: str, feed: FeedSettings, stats: Any) -> dict:
     """A written feed's entry in the run's feeds.json."""
     return {"file": file_name, "profile": feed.profile, "rows": stats.rows, "bytes": stats.bytes,
-            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated}
+            "skipped": stats.skipped, "replaced_chars": stats.replaced_chars, "truncated": stats.truncated,
+            "replaced_examples": list(stats.replaced_examples)}
 
 
 # --- the pass ----------------------------------------------------------------------------------------------
@@ -534,6 +538,7 @@ class PassResult:
     read_back: ReadBack
     mode: str                          # "full" or "incremental": whether the cache was used
     worker_peaks_mb: list[float] = field(default_factory=list)   # read-back worker processes, peak memory
+    counts: dict[str, int] = field(default_factory=dict)         # the snapshot's goods, and visible ones
 
 
 @dataclass(frozen=True)
@@ -587,7 +592,7 @@ def run_pass(plan: PassPlan) -> PassResult:
     if cacheable and not read_back.problems:
         cache.remember(fingerprint, plan.token, plan.out_dir, targets, sink.body_start)
     return PassResult(stats, sink.rejections, sink.expected_table(), read_back,
-                      "incremental" if use_cache else "full", reader.worker_peaks_mb)
+                      "incremental" if use_cache else "full", reader.worker_peaks_mb, sink.counts)
 
 
 def _pipelined(batches: Iterator[pa.RecordBatch], ctx: FeedContext, targets: list[Target], reader: OfferReader,

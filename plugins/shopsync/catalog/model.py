@@ -51,6 +51,7 @@ class CatalogItem:
     country: str | None = None
     collection: str | None = None
     model_group_id: int | None = None
+    model_group_name: str | None = None  # the model's own name in the database (WooCommerce parent)
     size: str | None = None
     color: str | None = None
     season: str | None = None

@@ -29,7 +29,6 @@ from PIL import Image, ImageCms, ImageOps
 from shopsync.config import PhotoSettings
 
 STATE_VERSION = 1
-DETAIL_SIZE_NAME = "detail"
 BATCH_SIZE = 16                 # photos per worker task: amortises process hand-off, keeps memory flat
 BACKGROUND = (255, 255, 255)    # what transparent areas become (JPEG has no alpha)
 EXTENSIONS = {"jpeg": "jpg", "webp": "webp"}
@@ -238,10 +237,9 @@ def _unique_refs(refs: Iterable[PhotoRef], naming: _Naming) -> dict[str, PhotoRe
 
 
 def detail_size_name(settings: PhotoSettings) -> str:
-    """The size feeds link to: 'detail' if the shop has it, else its largest size."""
-    names = [s.name for s in settings.sizes]
-    if DETAIL_SIZE_NAME in names:
-        return DETAIL_SIZE_NAME
+    """The size feeds link to: the one `photos.detail_size` names, else the largest (first of equals)."""
+    if settings.detail_size:
+        return settings.detail_size
     return max(settings.sizes, key=lambda s: s.width * s.height).name
 
 

@@ -55,7 +55,7 @@ GOODS_SCHEMA = pa.schema([
     ("description", pa.string()), ("description_ua", pa.string()),
     ("article", pa.string()), ("barcode", pa.string()), ("brand", pa.string()),
     ("country", pa.string()), ("collection", pa.string()),
-    ("category_id", pa.int64()), ("model_group_id", pa.int64()),
+    ("category_id", pa.int64()), ("model_group_id", pa.int64()), ("model_group_name", pa.string()),
     ("size", pa.string()), ("color", pa.string()), ("season", pa.string()), ("sex", pa.int16()),
     ("unit", pa.string()), ("min_order_qty", QUANTITY), ("prime_cost", MONEY), ("supplier_code", pa.string()),
     ("visible", pa.bool_()),

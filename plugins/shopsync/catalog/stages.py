@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.catalog import extract, snapshot
+from shopsync.catalog import extract, identity, snapshot
 from shopsync.catalog.model import FeedContext
 from shopsync.catalog.position import is_older
 from shopsync.catalog.workspace import ShopWorkspace, new_file, new_run_id, read_json, run_key, write_json
@@ -102,9 +102,25 @@ def _is_full(run: ExportRun, dataset: str) -> bool:
                                                                        SCHEMA_OF[dataset])
 
 
+def _full_reason(run: ExportRun, dataset: str, settings: str, source: dict) -> str | None:
+    """Why this data set must be extracted whole (None: what changed is enough); see identity.py."""
+    if _is_full(run, dataset):
+        return "no usable snapshot yet"
+    return identity.full_rebuild_reason(run.workspace.read_state()[dataset], settings, source)
+
+
 def _window_start(run: ExportRun, dataset: str) -> datetime:
-    merged_until = datetime.fromisoformat(run.workspace.read_state()[dataset]["merged_until"])
-    return min(run.interval_start, merged_until) - extract_overlap()
+    """Changes are read again from the last publish (or merge, before any), so the changes of a run that was
+    merged but never published (blocked by validation) are in the next run's delta too."""
+    recorded = run.workspace.read_state()[dataset]
+    mark = datetime.fromisoformat(recorded.get("published_until") or recorded["merged_until"])
+    return min(run.interval_start, mark) - extract_overlap()
+
+
+def _changed_ids(conn: sa.Connection, dataset: str, since: datetime) -> list[int]:
+    if dataset == "goods":
+        return extract.changed_good_ids(conn, since, FAR_FUTURE)
+    return extract.changed_ids(conn, ENTITY_OF[dataset], since, FAR_FUTURE)
 
 
 def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: extract.Scope):
@@ -117,16 +133,19 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
     """Read one data set (all, or what changed) into the run's changes/<dataset>.arrow."""
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
-    full = _is_full(run, dataset)
-    mode = "full" if full else "incremental"
     conn = extract.consistent_read(engine)
     try:
         extracted_at, position = conn.execute(sql_statement("extract/read_position.sql")).one()
-        ids = None if full else extract.changed_ids(conn, ENTITY_OF[dataset], _window_start(run, dataset), FAR_FUTURE)
+        warehouses = shop_warehouses(conn, run.shop.warehouses)
+        source = identity.database_identity(conn)
+        settings = identity.content_fingerprint(run.shop, warehouses)
+        reason = "asked for" if run.full else _full_reason(run, dataset, settings, source)
+        full = reason is not None
+        mode = "full" if full else "incremental"
+        ids = None if full else _changed_ids(conn, dataset, _window_start(run, dataset))
         scope = extract.Scope(ids)
         changes = run.workspace.changes(run.key, dataset)
         if dataset == "goods":          # COPY per chunk of goods into Arrow batches (extract.goods_batches)
-            warehouses = shop_warehouses(conn, run.shop.warehouses)
             batches = extract.goods_batches(conn, scope, run.shop.currency, warehouses)
             try:
                 rows = snapshot.write_batches(changes, batches, SCHEMA_OF[dataset])
@@ -143,9 +162,12 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
         "ids": ids,
         "extracted_at": extracted_at.isoformat(),
         "position": position,
+        "full_reason": reason,
+        "content_settings": settings,
+        "database": source,
     })
     return {
-        "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode,
+        "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode, "full_reason": reason,
         "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": _elapsed(started),
     }
 
@@ -185,8 +207,15 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
         extracted_at = datetime.fromisoformat(meta["extracted_at"])
         merged_until = extracted_at if previous is None else max(datetime.fromisoformat(previous), extracted_at)
         token = secrets.token_hex(8)      # names this state of the snapshot (see feed_pass.py)
-        ws.update_state(**{dataset: {"merged_until": merged_until.isoformat(), "snapshot_token": token,
-                                     "position": meta.get("position")}})
+        recorded = state.get(dataset, {})
+        ws.update_state(**{dataset: {
+            "merged_until": merged_until.isoformat(), "snapshot_token": token, "position": meta.get("position"),
+            # what the snapshot was read with and from (identity.py); a full merge clears a forced rebuild
+            "content_settings": meta.get("content_settings"), "database": meta.get("database"),
+            **({"published_until": recorded["published_until"]} if recorded.get("published_until") else {}),
+            **({"force_full": recorded["force_full"]} if recorded.get("force_full") and meta["mode"] != "full"
+               else {}),
+        }})
     write_json(ws.changed_ids_path(run.key, dataset),
                {**meta, "previous_snapshot_token": previous_token, "snapshot_token": token})
     return {
@@ -282,11 +311,12 @@ def photo_files(run: ExportRun):
     from shopsync.catalog.photos import EXTENSIONS, detail_size_name
 
     photos = run.shop.photos
-    directory = run.workspace.photos_dir / detail_size_name(photos)
+    size = detail_size_name(photos)
+    directory = run.workspace.photos_dir / size
     if not photos.enabled or not directory.is_dir():
         return PhotoFiles.none()
     names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
-    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format])
+    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format], size)
 
 
 # --- transform: write the feeds ------------------------------------------------------------------
@@ -460,11 +490,14 @@ def _build_feeds(run: ExportRun) -> dict:
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
     pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
     write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
+    write_json(run.run_dir_path("snapshot-counts.json"), result.counts)
     write_json(run.run_dir_path("feeds.json"), stats)
     return {
         "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
         "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
         "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
+        "unencodable": {s["file"]: {"count": s["replaced_chars"], "examples": s.get("replaced_examples", [])}
+                        for s in stats if s.get("replaced_chars")},
     }
 
 
@@ -482,8 +515,9 @@ def _load_rejections(run: ExportRun):
 
 # --- validate -----------------------------------------------------------------------------------
 
-def validate_feeds(run: ExportRun) -> dict:
-    """Great Expectations on every written feed, read back; raises (nothing is published) on failure."""
+def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
+    """Great Expectations on every written feed, read back; with an engine, then the feeds against the
+    database (compare_with_database). Raises (nothing is published) on failure."""
     import pandas as pd
 
     from shopsync.catalog.feeds import feed_file_name
@@ -525,8 +559,68 @@ def validate_feeds(run: ExportRun) -> dict:
     if failed:
         raise FeedValidationError(f"{len(failed)} feed(s) failed validation and were not published; "
                                   f"the last good feeds stay in place. Report: {report}\n{summary}")
-    return {"stage": "validate", "feeds": len(validations), "rows": {Path(v.path).name: v.rows for v in validations},
-            "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+    result = {"stage": "validate", "feeds": len(validations),
+              "rows": {Path(v.path).name: v.rows for v in validations},
+              "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+    if engine is not None:
+        result["database"] = compare_with_database(engine, run)
+    return result
+
+
+def compare_with_database(engine: Engine, run: ExportRun) -> dict:
+    """The built feeds against the database as it is now (validate_db.py): counts and a sample of goods.
+
+    A difference that a change since the extract does not explain blocks the publish (FeedValidationError),
+    goes into the validation report, and makes the shop's next run a full rebuild: the snapshot is not what
+    the database says, and change_log cannot tell what else is wrong.
+    """
+    import pyarrow.parquet as pq
+
+    from shopsync.catalog import validate_db
+    from shopsync.catalog.validate import FeedValidationError
+
+    started = time.perf_counter()
+    meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
+    since = datetime.fromisoformat(meta["extracted_at"]) - extract_overlap()
+    offers = run.run_dir_path("offers")           # what the catalog pass read back, per feed it wrote
+    feeds = [validate_db.FeedOffers(name, feed.profile, offers / f"{name}.parquet") for feed in run.shop.feeds
+             if (offers / f"{(name := _feed_file_name(feed))}.parquet").exists()]
+    conn = extract.consistent_read(engine)
+    try:
+        comparison = validate_db.compare(
+            conn, currency=run.shop.currency, warehouse_ids=shop_warehouses(conn, run.shop.warehouses), since=since,
+            expected=pq.read_table(run.run_dir_path("expected.parquet")),
+            feed_counts=read_json(run.run_dir_path("snapshot-counts.json")), feeds=feeds, seed=run.key)
+    finally:
+        conn.rollback()
+        conn.close()
+    write_json(run.run_dir_path("database-check.json"), comparison.as_json())
+    report = run.run_dir_path("validation-report.md")
+    with open(report, "a", encoding="utf-8") as out:
+        out.write(comparison.markdown())
+    if not comparison.success:
+        _force_full_rebuild(run, "the last run's feeds disagreed with the database: " + comparison.problems()[0])
+        problems = "\n".join(f"  {line}" for line in comparison.problems())
+        raise FeedValidationError(f"the feeds disagree with the database and were not published; the last good "
+                                  f"feeds stay in place and the next run rebuilds in full. Report: {report}\n"
+                                  f"{comparison.summary()}\n{problems}")
+    return {"stage": "compare_database", "sampled": comparison.sampled, "excused": len(comparison.excused),
+            "counts": comparison.counts, "summary": comparison.summary(), "seconds": _elapsed(started)}
+
+
+def _feed_file_name(feed: FeedSettings) -> str:
+    from shopsync.catalog.feeds import feed_file_name
+
+    return feed_file_name(feed)
+
+
+def _force_full_rebuild(run: ExportRun, reason: str) -> None:
+    """The goods snapshot is not what the database says: the shop's next run reads every good again."""
+    ws = run.workspace
+    with ws.lock():
+        state = ws.read_state()
+        if "goods" in state:
+            ws.update_state(goods={**state["goods"], "force_full": reason})
 
 
 def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
@@ -683,6 +777,7 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
             write_json(_published_manifest_path(run, destination), manifest)
     finally:
         destination.close()
+    _mark_published(run)
     feed_bytes = sum(result.size for result in results)
     return {
         "stage": "publish", "destination": f"{run.shop.destination.kind}:{run.shop.destination.path}",
@@ -695,6 +790,23 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
             "photos_uploaded": len(photo_files),
         },
     }
+
+
+def _mark_published(run: ExportRun) -> None:
+    """The run's changes are out: the next run's window (and delta) may start from its extract."""
+    ws = run.workspace
+    with ws.lock():
+        state = ws.read_state()
+        for dataset in DATASETS:
+            meta = read_json(ws.changed_ids_path(run.key, dataset))
+            recorded = state.get(dataset)
+            if meta is None or recorded is None:
+                continue
+            extracted_at = datetime.fromisoformat(meta["extracted_at"])
+            previous = recorded.get("published_until")
+            if previous is None or datetime.fromisoformat(previous) < extracted_at:
+                ws.update_state(**{dataset: {**recorded, "published_until": extracted_at.isoformat()}})
+                state = ws.read_state()
 
 
 # --- summary ------------------------------------------------------------------------------------
@@ -714,6 +826,11 @@ def summarise(run: ExportRun, stage_results: list[dict]) -> dict:
         "read_back_workers_peak_mb": built.get("worker_peaks_mb", []),
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
+        "unencodable": built.get("unencodable", {}),     # characters a feed's code page lacks, written as '?'
+        "full_because": {r["dataset"]: r["full_reason"] for r in results.values()
+                         if r["stage"] in EXTRACT_STAGES and r.get("full_reason")},   # identity.py
+        "database_check": results.get("compare_database", results.get("validate", {}).get("database", {})).get(
+            "summary"),
         "bytes_published": results.get("publish", {}).get("bytes", 0),
         "report": results.get("validate", {}).get("report"),
         "seconds_by_stage": {name: result.get("seconds") for name, result in results.items()},
@@ -762,8 +879,15 @@ def summary_lines(summary: dict) -> list[str]:
     changed = ", ".join(f"{k} {v:,}" for k, v in summary["changed"].items())
     lines.append(f"  changed: {changed or 'nothing'}" + (f"; feeds: {summary['feed_pass']} pass"
                                                           if summary.get("feed_pass") else ""))
+    for dataset, reason in summary.get("full_because", {}).items():
+        lines.append(f"  {dataset} read in full: {reason}")
+    if summary.get("database_check"):
+        lines.append(f"  {summary['database_check']}")
     reasons = ", ".join(f"{k}: {v}" for k, v in summary["rejected_by_reason"].items())
     lines.append(f"  rejected: {summary['rejected']}" + (f" ({reasons})" if reasons else ""))
+    for file, figures in sorted(summary.get("unencodable", {}).items()):
+        lines.append(f"  {file}: {figures['count']:,} characters its encoding lacks written as '?' "
+                     f"(e.g. {', '.join(figures['examples'])})")
     lines.append(f"  bytes published: {summary['bytes_published']:,}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items() if v is not None)
     lines.append(f"  time per stage: {timings}")
@@ -817,6 +941,7 @@ def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
         results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
         results.append(build_feeds(run))
         results.append(validator.validate(run) if validator is not None else validate_feeds(run))
+        results.append(compare_with_database(engine, run))
     finally:
         if validator is not None:
             validator.close()

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")     # 0-31 except tab, LF, CR
 CONTROL_CHARACTERS_REGEX = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"              # the same, for GX (re syntax)
 EXAMPLES = 5                                                          # offending values shown per failure
+# A CSV field is as long as the value in it (descriptions of 1 MB exist). The csv module refuses fields over
+# its limit (128 KiB by default) with "field larger than field limit", which made such a feed unreadable and
+# blocked it; every cp1251 feed is read back by csv.reader. The limit is per process: the largest it takes.
+CSV_FIELD_LIMIT = 2**31 - 1
+csv.field_size_limit(CSV_FIELD_LIMIT)
 VALIDATE_CHUNK = 100_000     # offers per Great Expectations run of a read-back feed (memory: one chunk's frame)
 
 OnBadItem = Literal["skip", "fail"]

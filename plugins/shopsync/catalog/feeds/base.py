@@ -35,6 +35,7 @@ class WriteStats:
     skipped: int = 0         # input rows deliberately not written (e.g. invisible items in YML feeds)
     replaced_chars: int = 0  # characters the file encoding cannot hold, written as '?' (cp1251)
     truncated: int = 0       # values cut to a format limit (GoodName 500, Description 255, Woo attributes)
+    replaced_examples: tuple[str, ...] = ()   # the first few of those characters, as 'U+1F600 😀'
 
 
 class FeedWriter(Protocol):
@@ -125,7 +126,8 @@ class FeedFile:
     def close(self) -> WriteStats:
         self.stream.write(self.encoder.encode(self.writer.footer(self.ctx, self.settings)))
         return WriteStats(rows=self.rows, bytes=self.stream.count, skipped=self.skipped,
-                          replaced_chars=self.encoder.replaced, truncated=self.truncated)
+                          replaced_chars=self.encoder.replaced, truncated=self.truncated,
+                          replaced_examples=tuple(self.encoder.examples))
 
 
 def write_batches(writer: ColumnarFeedWriter, batches: Iterable[pa.RecordBatch], out: BinaryIO,
@@ -189,24 +191,59 @@ class CountingStream:
             size -= len(chunk)
 
 
+# Characters a code page lacks that have a faithful one-character stand-in in it. The Ukrainian apostrophe
+# is officially U+02BC (ʼ, "модифікатор"), which cp1251 lacks; cp1251 has the typographic apostrophe U+2019
+# (’, byte 0x92), the one Ukrainian text typed on Windows uses: "м’ята", not "м?ята". One character for one,
+# so the byte length of a text in the code page stays its character count (feed_pass.fragment_lengths).
+CODE_PAGE_STAND_INS = {
+    "cp1251": str.maketrans({"\u02bc": "\u2019", "\u02bb": "\u2018"}),   # ʼ -> ’, ʻ -> ‘
+}
+MAX_REPLACED_EXAMPLES = 5
+
+
 class TextEncoder:
     """Encodes text for one of the settings' encodings; 'utf-8-sig' means a BOM once, at the start of the file.
 
-    Characters the encoding cannot hold (emoji in cp1251) become '?' and are counted, never a crash.
+    In a code page, characters with a stand-in (CODE_PAGE_STAND_INS) are written as it; characters it cannot
+    hold otherwise (emoji in cp1251) become '?' and are counted, with the first few kept as examples (the run
+    summary lists them), never a crash.
     """
 
     def __init__(self, encoding: str) -> None:
         self.bom = UTF8_BOM if encoding == "utf-8-sig" else b""
         self.codec = "utf-8" if encoding == "utf-8-sig" else encoding
+        self.stand_ins = CODE_PAGE_STAND_INS.get(self.codec)
         self.replaced = 0
+        self.examples: list[str] = []
 
     def encode(self, text: str) -> bytes:
+        if self.stand_ins is not None:
+            text = text.translate(self.stand_ins)
         try:
             return text.encode(self.codec)
         except UnicodeEncodeError:
             # Each character the code page holds is one byte and decodes back to itself: the rest were dropped.
             self.replaced += len(text) - len(text.encode(self.codec, errors="ignore").decode(self.codec))
+            self._note_examples(text)
             return text.encode(self.codec, errors="replace")
+
+    def _note_examples(self, text: str) -> None:
+        if len(self.examples) >= MAX_REPLACED_EXAMPLES:
+            return
+        for character in dict.fromkeys(text):
+            if len(self.examples) >= MAX_REPLACED_EXAMPLES:
+                return
+            example = f"U+{ord(character):04X} {character}"
+            if example not in self.examples and not _encodable(character, self.codec):
+                self.examples.append(example)
+
+
+def _encodable(character: str, codec: str) -> bool:
+    try:
+        character.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class EncodedTextSink:

@@ -59,7 +59,8 @@ class _CompanionCsvWriter:
             for cells in self.rows_for(row, ctx):
                 writer.writerow(cells)
                 written += 1
-        return WriteStats(rows=written, bytes=stream.count, skipped=skipped, replaced_chars=encoder.replaced)
+        return WriteStats(rows=written, bytes=stream.count, skipped=skipped, replaced_chars=encoder.replaced,
+                          replaced_examples=tuple(encoder.examples))
 
     def included(self, row: Any) -> bool:
         return True

@@ -39,6 +39,7 @@ from shopsync.catalog.columns import batches_from_items
 from shopsync.catalog.feeds.base import Rendered, RowKind, SortKey, WriteStats, write_batches
 from shopsync.catalog.model import CatalogItem, FeedContext
 from shopsync.config import FeedSettings
+from shopsync.errors import ConfigError
 
 DELIMITER = ";"
 LINE_END = "\r\n"
@@ -250,22 +251,27 @@ DEFAULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+class FeedColumnsError(ConfigError, ValueError):
+    """The feed's `columns` / `characteristic_columns` settings are wrong: no retry can help (permanent)."""
+
+
 def resolve_columns(settings: FeedSettings) -> list[tuple[str, Column]]:
-    """The (name, column) list this feed writes, from the settings; ValueError names what is wrong."""
+    """The (name, column) list this feed writes, from the settings; FeedColumnsError names what is wrong."""
     custom = {name: Column(_characteristic_named(characteristic))
               for name, characteristic in settings.characteristic_columns.items()}
     clashes = sorted(custom.keys() & STANDARD_COLUMNS.keys())
     if clashes:
-        raise ValueError(f"torgsoft_csv: characteristic_columns reuse standard column names: {', '.join(clashes)}")
+        raise FeedColumnsError(
+            f"torgsoft_csv: characteristic_columns reuse standard column names: {', '.join(clashes)}")
     known = {**STANDARD_COLUMNS, **custom}
     names = list(settings.columns) if settings.columns is not None else list(DEFAULT_COLUMNS)
     unknown = [name for name in names if name not in known]
     if unknown:
-        raise ValueError(f"torgsoft_csv: unknown column(s) {', '.join(unknown)}; "
+        raise FeedColumnsError(f"torgsoft_csv: unknown column(s) {', '.join(unknown)}; "
                          f"known columns: {', '.join(known)}")
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise ValueError(f"torgsoft_csv: column(s) listed twice: {', '.join(duplicates)}")
+        raise FeedColumnsError(f"torgsoft_csv: column(s) listed twice: {', '.join(duplicates)}")
     names += [name for name in custom if name not in names]
     return [(name, known[name]) for name in names]
 

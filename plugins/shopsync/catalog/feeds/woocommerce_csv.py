@@ -8,10 +8,11 @@ ValueError (the rows were not sorted as declared).
 
 Structure:
 - an item without a model group -> one `simple` row;
-- a model group -> one `variable` parent row (SKU `model-{model_group_id}`, the first item's name without
-  its size and colour, all sizes and colours as the variation attributes, the first item's categories,
-  pictures, description and other characteristics) followed by one `variation` row per item (Parent = the
-  parent SKU, its own size/colour, price, stock, first picture). A group of one item is still `variable`,
+- a model group -> one `variable` parent row (SKU `model-{model_group_id}`, the model group's name in the
+  database, or where it has none the first item's name without its size and colour (model_name), all sizes
+  and colours as the variation attributes, the first item's categories, pictures, description and other
+  characteristics) followed by one `variation` row per item (Parent = the parent SKU, its own size/colour,
+  price, stock, first picture). A group of one item is still `variable`,
   so adding a second size later does not change the item's SKU or product type.
 
 Decisions:
@@ -94,15 +95,40 @@ def _categories_cell(item: CatalogItem, ctx: FeedContext) -> str:
     return " > ".join(name.replace(",", "\\,").replace(">", "›") for name in category.path)
 
 
+_BRACKETED = re.compile(r"\s*[(\[]([^()\[\]]*)[)\]]")
+
+
 def model_name(item: CatalogItem) -> str:
-    """The item's name without its size and colour: the name of the model's parent product."""
-    name = item.name
-    for token in (item.size, item.color):
-        if token:
-            name = re.sub(rf"(?<!\w){re.escape(token)}(?!\w)", " ", name, flags=re.IGNORECASE)
-    name = re.sub(r"\s*([,;/])(?:\s*[,;/])+", r"\1", name)   # "a, , b" -> "a, b"
-    name = re.sub(r"\s+", " ", name).strip(" ,;/-")
-    return name or item.name
+    """The name of the model's parent product: the model group's own name in the database when it has one,
+    else the item's name without its variant details (see variant_free_name)."""
+    own = (item.model_group_name or "").strip()
+    return own or variant_free_name(item.name, (item.size, item.color))
+
+
+def variant_free_name(name: str, variant_tokens: Iterable[str | None]) -> str:
+    """`name` without its size and colour, in whatever language either is written.
+
+    A bracketed part that holds the size or the colour lists the variant's details (`(пудровый, 38)`,
+    `[black / 42]`): it goes whole, so the colour in another language than the database's colour field
+    (a Russian name, a Ukrainian colour) leaves nothing behind. Elsewhere the tokens themselves are removed,
+    then the separators and brackets they leave empty.
+    """
+    tokens = [token.strip() for token in variant_tokens if token and token.strip()]
+    if not tokens:
+        return name
+
+    def holds_token(text: str) -> bool:
+        return any(re.search(rf"(?<!\w){re.escape(token)}(?!\w)", text, flags=re.IGNORECASE) for token in tokens)
+
+    cleaned = _BRACKETED.sub(lambda m: " " if holds_token(m.group(1)) else m.group(0), name)
+    for token in tokens:
+        cleaned = re.sub(rf"(?<!\w){re.escape(token)}(?!\w)", " ", cleaned, flags=re.IGNORECASE)
+    cleaned = re.sub(r"\s*([,;/])(?:\s*[,;/])+", r"\1", cleaned)     # "a, , b" -> "a, b"
+    cleaned = re.sub(r"([(\[])\s*[,;/-]*\s*", r"\1", cleaned)      # "( , b" -> "(b"
+    cleaned = re.sub(r"\s*[,;/-]*\s*([)\]])", r"\1", cleaned)      # "a , )" -> "a)"
+    cleaned = re.sub(r"\s*(\(\)|\[\])", " ", cleaned)              # brackets left empty
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" ,;/-")
+    return cleaned or name
 
 
 def _prices(item: CatalogItem) -> tuple[str, str]:
@@ -170,7 +196,8 @@ class WooCommerceCsvWriter:
                 writer.writerow(row)
                 written += 1
                 truncated += dropped
-        return WriteStats(rows=written, bytes=stream.count, replaced_chars=encoder.replaced, truncated=truncated)
+        return WriteStats(rows=written, bytes=stream.count, replaced_chars=encoder.replaced, truncated=truncated,
+                          replaced_examples=tuple(encoder.examples))
 
     # --- rows ------------------------------------------------------------------------------------------------
 
