@@ -42,7 +42,7 @@ class LocalFiles:
         if self._batching:
             self._renamed_in.add(target.parent)
         else:
-            _fsync_directory(target.parent)
+            fsync_path(target.parent)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -54,7 +54,7 @@ class LocalFiles:
         finally:
             self._batching = False
             for directory in sorted(self._renamed_in):
-                _fsync_directory(directory)
+                fsync_path(directory)
             self._renamed_in.clear()
 
     def write_plain(self, path: str, source: BinaryIO) -> None:
@@ -149,10 +149,11 @@ def _link_same_file(source: BinaryIO, temp: Path) -> bool:
     return True
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (a crash right after publishing keeps the new file)."""
+def fsync_path(path: Path) -> None:
+    """Make a file's bytes, or a directory's renames, durable (a crash right after publishing keeps them);
+    best effort: a file system that cannot fsync a directory is left as it is."""
     try:
-        descriptor = os.open(directory, os.O_RDONLY)
+        descriptor = os.open(path, os.O_RDONLY)
     except OSError:
         return
     try:

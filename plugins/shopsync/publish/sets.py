@@ -47,6 +47,7 @@ from shopsync.publish.base import (
     file_digest,
     with_retries,
 )
+from shopsync.publish.local import fsync_path
 
 log = logging.getLogger(__name__)
 
@@ -167,19 +168,19 @@ class LocalSets:
             target = building / check_relative_path(file.remote_name)
             target.parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(file.local_path, target)
-            _fsync(target)
+            fsync_path(target)
         (building / "photos").symlink_to("../photos")
-        _fsync(building)
+        fsync_path(building)
         final = self.sets / feed_set.set_id
         os.rename(building, final)
-        _fsync(self.sets)
+        fsync_path(self.sets)
         return final
 
     def _switch_to(self, final: Path) -> None:
         link = self.sets / f".next-{final.name}"
         link.symlink_to(os.path.relpath(final, self.path.parent))
         os.replace(link, self.path)            # atomic: readers resolve the old set or the new one
-        _fsync(self.path.parent)
+        fsync_path(self.path.parent)
         log.info("published set %s to %s", final.name, self.description)
 
     def put_photos(self, photos: Sequence[OutgoingFile]) -> None:
@@ -197,7 +198,7 @@ class LocalSets:
             _link_or_copy(file.local_path, target)
             touched.add(target.parent)
         for directory in sorted(touched):
-            _fsync(directory)
+            fsync_path(directory)
 
     def _adopt_plain_directory(self) -> str:
         """The path is a plain directory (published before sets existed): it becomes the first set. For a
@@ -268,19 +269,6 @@ def _link_or_copy(source: Path, target: Path) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-
-
-def _fsync(path: Path) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # --- remote --------------------------------------------------------------------------------------
