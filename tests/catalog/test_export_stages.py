@@ -19,7 +19,7 @@ from lxml import etree
 from shopsync.catalog import snapshot, stages, validate
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
-from shopsync.catalog.validate import FeedValidationError
+from shopsync.catalog.validation.rules import FeedValidationError
 from shopsync.config import ShopSettings
 from shopsync.seed import seed_database
 

@@ -134,7 +134,7 @@ class _Broken:
 
 
 def yml_columns(profile: str, slices: list[bytes]) -> list[dict] | Exception:
-    from shopsync.catalog.validate import FeedUnreadable, yml_offer_columns
+    from shopsync.catalog.validation.read_back import FeedUnreadable, yml_offer_columns
 
     try:
         return [yml_offer_columns(b"<offers>" + data + b"</offers>", profile) for data in slices]
