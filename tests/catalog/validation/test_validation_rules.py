@@ -10,7 +10,9 @@ from validation_feeds import item
 from shopsync.catalog.columns import batch_from_items
 from shopsync.catalog.model import CatalogItem, FeedContext
 from shopsync.catalog.validation.rules import (
+    ITEM_RULES,
     FeedValidationError,
+    ItemRule,
     Rejections,
     item_problems,
     raise_on_rejections,
@@ -97,3 +99,35 @@ def test_fail_policy_with_only_good_goods_passes(ctx: FeedContext) -> None:
     rejections = Rejections()
     assert kept_ids([item(), item(good_id=2)], ctx, rejections) == [1, 2]
     raise_on_rejections(rejections, 0, "fail")
+
+
+@pytest.mark.parametrize("changes", [
+    {"price": None}, {"price": Decimal("0")}, {"price": Decimal("-5.00")}, {"name": ""}, {"category_id": None},
+    {"category_id": 99}, {"free_stock": -1}, {"price": Decimal("0"), "name": "", "category_id": None},
+])
+def test_split_batch_rejects_each_rule_with_the_wording_of_item_problems(ctx: FeedContext, changes: dict) -> None:
+    rejections = Rejections()
+    assert kept_ids([item(good_id=2, **changes)], ctx, rejections) == []
+    assert rejections.items[0].reasons == tuple(item_problems(item(**changes), ctx))
+
+
+def test_one_rule_table_drives_the_column_filter_and_the_wording(ctx: FeedContext) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def too_much(stock: object, ctx: FeedContext) -> str | None:
+        return f"free stock is above 100: {stock}" if isinstance(stock, int) and stock > 100 else None
+
+    def too_much_suspects(stock: pa.Array, ctx: FeedContext) -> list[pa.Array]:
+        return [pc.greater(stock, 100)]
+
+    rules = (*ITEM_RULES, ItemRule("free_stock", too_much, too_much_suspects))
+    items = [item(good_id=1), item(good_id=2, free_stock=500)]
+    rejections = Rejections()
+
+    kept = split_batch(batch_from_items(items), ctx, rejections, rules).column("good_id").to_pylist()
+
+    assert kept == [1]
+    assert [(r.good_id, r.reasons) for r in rejections.items] == [(2, ("free stock is above 100: 500",))]
+    assert item_problems(items[1], ctx, rules) == ["free stock is above 100: 500"]
+    assert kept_ids(items, ctx, Rejections()) == [1, 2]          # the default table has no such rule
