@@ -515,7 +515,7 @@ def _load_rejections(run: ExportRun):
 
 # --- validate -----------------------------------------------------------------------------------
 
-def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
+def validate_feeds(run: ExportRun, engine: Engine | None = None, chunk_offers: int | None = None) -> dict:
     """Great Expectations on every written feed, read back; with an engine, then the feeds against the
     database (compare_with_database). Raises (nothing is published) on failure."""
     import pandas as pd
@@ -546,7 +546,8 @@ def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
             continue
         validations.append(validate_feed(path, feed.profile, expected[["good_id", "free_stock"]],
                                          encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir,
-                                         data=_read_back_offers(run, path.name, feed.profile, read_back)))
+                                         data=_read_back_offers(run, path.name, feed.profile, read_back,
+                                                              chunk_offers)))
     rejections = _load_rejections(run)
     report = run.run_dir_path("validation-report.md")
     write_report(validations, rejections, report, title=f"Shop {run.shop.id}, run {run.key}")
@@ -633,9 +634,10 @@ def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
     return []
 
 
-def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict):
-    """The offers the catalog pass read back from a feed it wrote, in chunks of VALIDATE_CHUNK offers (None:
-    read the file itself)."""
+def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict,
+                      chunk_offers: int | None = None):
+    """The offers the catalog pass read back from a feed it wrote, in chunks of chunk_offers offers (by default
+    VALIDATE_CHUNK); None when it read none back (validate_feed then reads the file itself)."""
     import pyarrow.parquet as pq
 
     from shopsync.catalog.validation.read_back import VALIDATE_CHUNK, YML_PROFILES, FeedData
@@ -650,7 +652,7 @@ def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: d
 
     def chunks() -> Iterator[FeedData]:
         offers = pq.ParquetFile(path)
-        parts = offers.iter_batches(batch_size=VALIDATE_CHUNK) if offers.metadata.num_rows \
+        parts = offers.iter_batches(batch_size=chunk_offers or VALIDATE_CHUNK) if offers.metadata.num_rows \
             else [offers.schema_arrow.empty_table()]          # a feed without offers: one empty chunk
         for part in parts:
             yield FeedData(part.to_pandas().drop(columns=absent), category_ids=categories, missing_columns=missing)
@@ -919,6 +921,9 @@ def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict
     raise AssertionError("unreachable")
 
 
+VALIDATE_STAGE = f"{__name__}:validate_feeds"      # what the validation helper process runs
+
+
 def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
     """Great Expectations takes seconds of CPU to import, so it starts loading at once: for an incremental run
     in a helper process that then validates (validation/worker.py), for a full run in a thread (a helper
@@ -936,7 +941,7 @@ def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
         results.append(resize_photos(run))
         results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
         results.append(build_feeds(run))
-        results.append(validator.validate(validate_feeds, run) if validator is not None else validate_feeds(run))
+        results.append(validator.validate(VALIDATE_STAGE, run) if validator is not None else validate_feeds(run))
         results.append(compare_with_database(engine, run))
     finally:
         if validator is not None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shopsync.catalog.stages import ExportRun, validate_feeds
+from shopsync.catalog.stages import VALIDATE_STAGE, ExportRun
 from shopsync.catalog.validation import worker as worker_module
 from shopsync.catalog.validation.worker import ValidationWorker
 from shopsync.config import ShopSettings
@@ -24,7 +24,7 @@ def test_a_failure_in_the_helper_is_raised_in_the_caller(local_dir):
     end = datetime(2026, 11, 26, 12, tzinfo=UTC)
     worker = ValidationWorker()
     with pytest.raises(FileNotFoundError, match="expected.parquet"):     # no feeds were built for this run
-        worker.validate(validate_feeds, ExportRun(shop=shop, interval_start=end, interval_end=end))
+        worker.validate(VALIDATE_STAGE, ExportRun(shop=shop, interval_start=end, interval_end=end))
     assert worker.worker.process.poll() is not None                      # and the helper has ended
 
 

@@ -4,13 +4,15 @@ run extracts, merges and writes, instead of competing with them for the interpre
 
     python -m shopsync.catalog.validation.worker
 
-One job: (stage, run) -> stage(run)'s result, or the exception it raised. The caller passes the stage
-(pickled by reference: a module-level function), so this module knows no pipeline module and imports none.
+One job: (stage, run) -> stage(run)'s result, or the exception it raised. The caller names the stage
+("module:function", imported here when the first job comes), so this module knows no pipeline module and
+imports none, and the helper runs the stage as the module defines it (not a stand-in a test put in the
+caller's process).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from typing import Any
 
 from shopsync.catalog.read_back_worker import WorkerProcess, serve
@@ -20,8 +22,8 @@ class ValidationWorker:
     def __init__(self) -> None:
         self.worker = WorkerProcess(__name__)
 
-    def validate(self, stage: Callable[[Any], dict], run: Any) -> dict:
-        """What stage(run) returns, run in the helper process; raises what it raised."""
+    def validate(self, stage: str, run: Any) -> dict:
+        """What the stage ("module:function") returns for run, run in the helper process; raises what it raised."""
         try:
             self.worker.submit((stage, run))
             result = self.worker.next_result()
@@ -35,8 +37,9 @@ class ValidationWorker:
         self.worker.close()
 
 
-def run_stage(stage: Callable[[Any], dict], run: Any) -> dict:
-    return stage(run)
+def run_stage(stage: str, run: Any) -> dict:
+    module, _, function = stage.partition(":")
+    return getattr(importlib.import_module(module), function)(run)
 
 
 def main() -> None:
