@@ -93,17 +93,19 @@ def main() -> None:
                                  "free_stock": [good_id % 17 for good_id in range(1, args.offers + 1)]})
 
         started = time.perf_counter()
-        from shopsync.catalog import validate
-        validate._Gx.get().definition(args.profile)
+        from shopsync.catalog.validation.read_back import read_feed
+        from shopsync.catalog.validation.results import validate_feed
+        from shopsync.catalog.validation.suite import suite_definition
+        suite_definition(args.profile)
         print(f"GX import + context + suite: {time.perf_counter() - started:.2f} s")
 
         started = time.perf_counter()
-        data = validate.read_feed(feed, args.profile)
+        data = read_feed(feed, args.profile)
         read_seconds = time.perf_counter() - started
         print(f"read back: {len(data.frame)} rows in {read_seconds:.2f} s (peak {peak_mb():.0f} MB)")
 
         for run in ("first", "second"):
-            result = validate.validate_feed(feed, args.profile, expected, published_photo_dir=photos)
+            result = validate_feed(feed, args.profile, expected, published_photo_dir=photos)
             print(f"validate_feed ({run} run): {result.summary()} -> {result.seconds:.2f} s total "
                   f"(read ~{read_seconds:.1f} s), peak {peak_mb():.0f} MB")
 

@@ -27,7 +27,7 @@ os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / 
 
 from shopsync.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError  # noqa: E402
-from shopsync.catalog.validate import FeedValidationError  # noqa: E402
+from shopsync.catalog.validation.rules import FeedValidationError  # noqa: E402
 from shopsync.errors import DatabaseUnavailable  # noqa: E402
 from shopsync.publish.base import PublishError  # noqa: E402
 

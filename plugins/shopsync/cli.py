@@ -214,7 +214,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from shopsync.catalog.stages import ExportRun, run_export, summary_lines
-    from shopsync.catalog.validate import FeedValidationError
+    from shopsync.catalog.validation.rules import FeedValidationError
     from shopsync.config import get_shop
     from shopsync.db import get_engine
 

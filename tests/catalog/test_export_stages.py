@@ -16,10 +16,10 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from shopsync.catalog import snapshot, stages, validate
+from shopsync.catalog import snapshot, stages
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
-from shopsync.catalog.validate import FeedValidationError
+from shopsync.catalog.validation.rules import FeedValidationError
 from shopsync.config import ShopSettings
 from shopsync.seed import seed_database
 
@@ -176,8 +176,6 @@ def _build_next_run(seeded, settings, end):
 
 @pytest.mark.parametrize("chunk", [None, 7], ids=["whole", "in chunks of 7 offers"])
 def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, monkeypatch, chunk):
-    if chunk:
-        monkeypatch.setattr(validate, "VALIDATE_CHUNK", chunk)
     published = local_dir / "published"
     settings = shop(published)
     end = datetime.now(UTC).replace(microsecond=0)
@@ -195,7 +193,7 @@ def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, m
     monkeypatch.setattr(RozetkaYmlWriter, "render", render_first_offer_twice)
     run = _build_next_run(seeded, settings, end)
     with pytest.raises(FeedValidationError) as failure:
-        stages.validate_feeds(run)
+        stages.validate_feeds(run, chunk_offers=chunk)
     report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
     assert "expect_column_values_to_be_unique" in report
     assert "validation-report.md" in str(failure.value)

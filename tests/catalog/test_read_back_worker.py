@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shopsync.catalog.read_back_worker import WorkerProcess
-from shopsync.catalog.validate import FeedUnreadable, yml_offer_columns
+from shopsync.catalog.validation.read_back import FeedUnreadable, yml_offer_columns
 
 OFFER = (b'<offer id="%d" available="true">\n  <price>%d.00</price>\n  <categoryId>7</categoryId>\n'
          b'  <picture> https://x/p/%d.jpg </picture>\n  <stock_quantity>2</stock_quantity>\n'

@@ -47,18 +47,16 @@ from shopsync.catalog.columns import FEED_SCHEMA, PhotoFiles, feed_batch, items_
 from shopsync.catalog.feeds import feed_file_name, get_writer
 from shopsync.catalog.feeds.base import FeedFile, TextEncoder, encode_fragments, is_columnar
 from shopsync.catalog.model import FeedContext
-from shopsync.catalog.validate import (
+from shopsync.catalog.validation.read_back import (
     OFFER_COLUMNS,
     PROFILES,
     YML_PROFILES,
     FeedData,
     FeedUnreadable,
-    RejectedItem,
-    Rejections,
     read_feed,
-    split_batch,
     yml_offers_data,
 )
+from shopsync.catalog.validation.rules import RejectedItem, Rejections, split_batch
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
 from shopsync.config import FeedSettings
 
@@ -78,9 +76,15 @@ BASE_FIELDS = [
     pa.field("good_id", pa.int64()), pa.field("name", pa.string()), pa.field("visible", pa.bool_()),
     pa.field("free_stock", pa.int64()), pa.field("reasons", pa.list_(pa.string())),
 ]
-# The modules whose code decides a fragment: a change to any of them invalidates the cache.
-RENDERING_MODULES = ("columns.py", "feed_pass.py", "validate.py", "feeds/base.py", "feeds/yml.py",
-                     "feeds/torgsoft_csv.py")
+# The modules whose code decides a cached row: a good's feed bytes (its batch, the writers, the profile's
+# writer), whether it is left out and why (validation/rules.py), or its offers read back
+# (validation/read_back.py). A change to any of them invalidates the cache; a change to any other module
+# (the GX suite, the report and its escaper, ...) does not. test_feed_pass_fingerprint.py checks that each
+# one's catalog imports are listed here or named there as not rendering.
+RENDERING_MODULES = ("columns.py", "feed_pass.py", "model.py", "snapshot.py", "feeds/__init__.py",
+                     "feeds/base.py", "feeds/yml.py", "feeds/torgsoft_csv.py", "validation/rules.py",
+                     "validation/read_back.py")
+CATALOG_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
@@ -364,7 +368,7 @@ class _Sink:
         self.expected: list[pa.Table] = []
         self.rejections = Rejections()
         self.truncated = dict.fromkeys((t.file_name for t in targets), 0)
-        self.counts = {"goods": 0, "visible": 0}       # every snapshot good, offered or not (validate_db.py)
+        self.counts = {"goods": 0, "visible": 0}       # every snapshot good, offered or not (validation/database.py)
 
     def _open(self, path: Path, target: Target, ctx: FeedContext) -> None:
         out = new_file(path)     # closed in close()/abort()
@@ -635,15 +639,19 @@ def item_batches(workspace: ShopWorkspace, photo_base_url: str, photos: PhotoFil
 
 def _fingerprint(plan: PassPlan, targets: list[Target]) -> str:
     ctx = plan.ctx
-    package = Path(__file__).resolve().parent
     payload = {
         "format": CACHE_FORMAT,
         "feeds": [target.feed.model_dump(mode="json") for target in targets],
         "shop": [ctx.shop_id, ctx.shop_name, ctx.company, ctx.url, ctx.currency, plan.photo_base_url],
         "categories": [astuple(category) for _, category in sorted(ctx.categories.items())],
-        "code": {name: hashlib.sha256((package / name).read_bytes()).hexdigest() for name in RENDERING_MODULES},
+        "code": code_fingerprint(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def code_fingerprint(catalog_dir: Path = CATALOG_DIR) -> dict[str, str]:
+    """The hash of each rendering module's source under catalog_dir (the installed package by default)."""
+    return {name: hashlib.sha256((catalog_dir / name).read_bytes()).hexdigest() for name in RENDERING_MODULES}
 
 
 class PassCache:

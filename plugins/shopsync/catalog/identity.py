@@ -17,7 +17,7 @@ A difference means a full extract (every snapshot replaced, so no ghost goods) a
 pass (the per-good cache is not used without a list of changed goods). Changes made with triggers switched
 off (session_replication_role = replica) or DELETEs of change_log rows newer than the snapshot are not
 seen: nothing short of reading the whole catalog would see them, and the validation against the database
-(validate_db.py) is what notices their effect.
+(validation/database.py) is what notices their effect.
 """
 
 from __future__ import annotations

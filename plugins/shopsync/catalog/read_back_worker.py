@@ -4,7 +4,7 @@
 
 Jobs (profile, slices of offer bytes) come on stdin and results (offer columns per slice, or the
 FeedUnreadable) go out on stdout, in order, as length-prefixed pickles; only the parent that started the
-process writes to it. The worker imports lxml and validate.py only (~30 MB). A plain child process rather
+process writes to it. The worker imports lxml and validation/read_back.py only (~30 MB). A plain child process rather
 than multiprocessing: spawn would import the parent's __main__ again (running a script without a main guard
 twice), and fork would copy a process whose other threads (database read-ahead, library thread pools)
 might hold locks.
@@ -134,7 +134,7 @@ class _Broken:
 
 
 def yml_columns(profile: str, slices: list[bytes]) -> list[dict] | Exception:
-    from shopsync.catalog.validate import FeedUnreadable, yml_offer_columns
+    from shopsync.catalog.validation.read_back import FeedUnreadable, yml_offer_columns
 
     try:
         return [yml_offer_columns(b"<offers>" + data + b"</offers>", profile) for data in slices]

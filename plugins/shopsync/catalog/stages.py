@@ -419,7 +419,7 @@ def _write_model_group_feeds(run: ExportRun, ctx: FeedContext, photos) -> list[d
     """
     from shopsync.catalog.columns import items_from_batch
     from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.validate import Rejections, split_batch
+    from shopsync.catalog.validation.rules import Rejections, split_batch
 
     feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
     if not feeds:
@@ -468,7 +468,7 @@ def _build_feeds(run: ExportRun) -> dict:
     """Write every feed of the shop from its snapshot into the run's out/ directory."""
     import pyarrow.parquet as pq
 
-    from shopsync.catalog.validate import raise_on_rejections
+    from shopsync.catalog.validation.rules import raise_on_rejections
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
@@ -507,7 +507,7 @@ def _save_rejections(run: ExportRun, rejections) -> None:
 
 
 def _load_rejections(run: ExportRun):
-    from shopsync.catalog.validate import RejectedItem, Rejections
+    from shopsync.catalog.validation.rules import RejectedItem, Rejections
 
     items = read_json(run.run_dir_path("rejections.json"), [])
     return Rejections([RejectedItem(r["good_id"], r["name"], tuple(r["reasons"])) for r in items])
@@ -515,19 +515,15 @@ def _load_rejections(run: ExportRun):
 
 # --- validate -----------------------------------------------------------------------------------
 
-def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
+def validate_feeds(run: ExportRun, engine: Engine | None = None, chunk_offers: int | None = None) -> dict:
     """Great Expectations on every written feed, read back; with an engine, then the feeds against the
     database (compare_with_database). Raises (nothing is published) on failure."""
     import pandas as pd
 
     from shopsync.catalog.feeds import feed_file_name
-    from shopsync.catalog.validate import (
-        FeedValidationError,
-        summarize,
-        unreadable_feed,
-        validate_feed,
-        write_report,
-    )
+    from shopsync.catalog.validation.report import summarize, write_report
+    from shopsync.catalog.validation.results import unreadable_feed, validate_feed
+    from shopsync.catalog.validation.rules import FeedValidationError
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
@@ -550,7 +546,8 @@ def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
             continue
         validations.append(validate_feed(path, feed.profile, expected[["good_id", "free_stock"]],
                                          encoding=feed.encoding, published_photo_dir=run.workspace.photos_dir,
-                                         data=_read_back_offers(run, path.name, feed.profile, read_back)))
+                                         data=_read_back_offers(run, path.name, feed.profile, read_back,
+                                                              chunk_offers)))
     rejections = _load_rejections(run)
     report = run.run_dir_path("validation-report.md")
     write_report(validations, rejections, report, title=f"Shop {run.shop.id}, run {run.key}")
@@ -568,7 +565,7 @@ def validate_feeds(run: ExportRun, engine: Engine | None = None) -> dict:
 
 
 def compare_with_database(engine: Engine, run: ExportRun) -> dict:
-    """The built feeds against the database as it is now (validate_db.py): counts and a sample of goods.
+    """The built feeds against the database as it is now (validation/database.py): counts and a sample of goods.
 
     A difference that a change since the extract does not explain blocks the publish (FeedValidationError),
     goes into the validation report, and makes the shop's next run a full rebuild: the snapshot is not what
@@ -576,8 +573,8 @@ def compare_with_database(engine: Engine, run: ExportRun) -> dict:
     """
     import pyarrow.parquet as pq
 
-    from shopsync.catalog import validate_db
-    from shopsync.catalog.validate import FeedValidationError
+    from shopsync.catalog.validation import database as validate_db
+    from shopsync.catalog.validation.rules import FeedValidationError
 
     started = time.perf_counter()
     meta = read_json(run.workspace.changed_ids_path(run.key, "goods"))
@@ -637,12 +634,13 @@ def _changed_since_written(path: Path, stats: dict | None) -> list[str]:
     return []
 
 
-def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict):
-    """The offers the catalog pass read back from a feed it wrote, in chunks of VALIDATE_CHUNK offers (None:
-    read the file itself)."""
+def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: dict,
+                      chunk_offers: int | None = None):
+    """The offers the catalog pass read back from a feed it wrote, in chunks of chunk_offers offers (by default
+    VALIDATE_CHUNK); None when it read none back (validate_feed then reads the file itself)."""
     import pyarrow.parquet as pq
 
-    from shopsync.catalog.validate import VALIDATE_CHUNK, YML_PROFILES, FeedData
+    from shopsync.catalog.validation.read_back import VALIDATE_CHUNK, YML_PROFILES, FeedData
 
     path = run.run_dir_path("offers") / f"{file_name}.parquet"
     if not path.exists():
@@ -654,7 +652,7 @@ def _read_back_offers(run: ExportRun, file_name: str, profile: str, read_back: d
 
     def chunks() -> Iterator[FeedData]:
         offers = pq.ParquetFile(path)
-        parts = offers.iter_batches(batch_size=VALIDATE_CHUNK) if offers.metadata.num_rows \
+        parts = offers.iter_batches(batch_size=chunk_offers or VALIDATE_CHUNK) if offers.metadata.num_rows \
             else [offers.schema_arrow.empty_table()]          # a feed without offers: one empty chunk
         for part in parts:
             yield FeedData(part.to_pandas().drop(columns=absent), category_ids=categories, missing_columns=missing)
@@ -923,13 +921,16 @@ def run_export(engine: Engine, run: ExportRun, *, dry_run: bool = False) -> dict
     raise AssertionError("unreachable")
 
 
+VALIDATE_STAGE = f"{__name__}:validate_feeds"      # what the validation helper process runs
+
+
 def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
     """Great Expectations takes seconds of CPU to import, so it starts loading at once: for an incremental run
-    in a helper process that then validates (validate_worker.py), for a full run in a thread (a helper
+    in a helper process that then validates (validation/worker.py), for a full run in a thread (a helper
     process would add its memory to the read-back workers' of the full pass; see docs/decisions.md).
     """
-    from shopsync.catalog.validate import warm_up_great_expectations
-    from shopsync.catalog.validate_worker import ValidationWorker
+    from shopsync.catalog.validation.suite import warm_up_great_expectations
+    from shopsync.catalog.validation.worker import ValidationWorker
 
     validator = None if _is_full(run, "goods") else ValidationWorker()
     if validator is None:
@@ -940,7 +941,7 @@ def _run_stages(engine: Engine, run: ExportRun, *, dry_run: bool) -> dict:
         results.append(resize_photos(run))
         results.extend(merge_dataset(run, dataset) for dataset in DATASETS)
         results.append(build_feeds(run))
-        results.append(validator.validate(run) if validator is not None else validate_feeds(run))
+        results.append(validator.validate(VALIDATE_STAGE, run) if validator is not None else validate_feeds(run))
         results.append(compare_with_database(engine, run))
     finally:
         if validator is not None:

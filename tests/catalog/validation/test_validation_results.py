@@ -1,250 +1,29 @@
-"""Item checks, and the GX suite on written feeds read back (feeds made here in the writers' contract shape)."""
+"""The GX suite on written feeds read back (feeds made here in the writers' contract shape), in one piece and
+in chunks, and the real writers' feeds against it."""
 
 from __future__ import annotations
 
-import csv
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from lxml import etree
-
-from shopsync.catalog.columns import batch_from_items
-from shopsync.catalog.model import CatalogItem, Category, FeedContext
-from shopsync.catalog.validate import (
-    FeedData,
-    FeedValidation,
-    FeedValidationError,
-    Rejections,
-    item_problems,
-    markdown_cell,
-    parse_number,
-    raise_on_rejections,
-    read_feed,
-    split_batch,
-    summarize,
-    validate_feed,
-    write_report,
+from validation_feeds import (
+    TORGSOFT_HEADER,
+    expected_for,
+    failed,
+    item,
+    offers,
+    validate_yml,
+    write_feed,
+    write_torgsoft,
+    write_woo,
+    write_yml,
 )
 
-OLD_PRICE = {"yml": "oldprice", "prom_yml": "oldprice", "rozetka_yml": "price_old"}
-STOCK = {"yml": "stock_quantity", "prom_yml": "quantity_in_stock", "rozetka_yml": "stock_quantity"}
-TORGSOFT_HEADER = ["GoodID", "GoodName", "RetailPrice", "WarehouseQuantity", "Category", "GoodPhotoList", "Display"]
-WOO_HEADER = ["Type", "SKU", "Name", "Regular price", "Sale price", "Stock", "Categories", "Images",
-              "Meta: _shopsync_good_id"]
-
-
-# --- fixtures and feed builders ------------------------------------------------------------------
-
-@pytest.fixture
-def ctx() -> FeedContext:
-    shoes = Category(10, None, "Взуття", None, ("Взуття",))
-    boots = Category(11, 10, "Чоботи", None, ("Взуття", "Чоботи"))
-    return FeedContext("demo", "Демо", "ТОВ Демо", "https://demo.example", "UAH",
-                       datetime(2024, 5, 1, 12, tzinfo=UTC), {10: shoes, 11: boots})
-
-
-def item(**changes) -> CatalogItem:
-    values = {"good_id": 1, "name": "Чоботи жіночі", "price": Decimal("1250.00"), "free_stock": 3, "category_id": 11}
-    return CatalogItem(**{**values, **changes})
-
-
-def offers(count: int = 3) -> list[dict]:
-    return [
-        {"id": str(good), "name": f"Чоботи {good} & <шкіра>", "price": "1250.50",
-         "old_price": "1500" if good == 1 else None, "stock": "2", "category": "11", "pictures": [f"https://demo.example/photos/detail/{good}_0.jpg"]}
-        for good in range(1, count + 1)
-    ]
-
-
-def expected_for(rows: list[dict], stock: int = 2) -> pd.DataFrame:
-    ids = [int(row["id"]) for row in rows]
-    return pd.DataFrame({"good_id": ids, "free_stock": [stock] * len(ids)})
-
-
-def write_yml(path: Path, profile: str, rows: list[dict], categories: tuple[tuple[str, str | None], ...] = (
-        ("10", None), ("11", "10"))) -> Path:
-    with etree.xmlfile(str(path), encoding="utf-8") as xf:
-        xf.write_declaration()
-        with xf.element("yml_catalog", date="2024-05-01 12:00"), xf.element("shop"):
-            xf.write(_text_element("name", "Демо"))
-            with xf.element("categories"):
-                for category_id, parent in categories:
-                    attributes = {"id": category_id, **({"parentId": parent} if parent else {})}
-                    xf.write(_text_element("category", f"Категорія {category_id}", **attributes))
-            with xf.element("offers"):
-                for row in rows:
-                    xf.write(_yml_offer(profile, row))
-    return path
-
-
-def _text_element(tag: str, text: str | None, **attributes: str) -> etree._Element:
-    element = etree.Element(tag, **attributes)
-    element.text = text
-    return element
-
-
-def _yml_offer(profile: str, row: dict) -> etree._Element:
-    offer = etree.Element("offer", available="true")
-    if row["id"] is not None:
-        offer.set("id", row["id"])
-    for tag, key in (("price", "price"), (OLD_PRICE[profile], "old_price"), ("currencyId", None),
-                     ("categoryId", "category"), (STOCK[profile], "stock")):
-        value = "UAH" if key is None else row.get(key)
-        if value is not None:
-            etree.SubElement(offer, tag).text = value
-    for picture in row["pictures"]:
-        etree.SubElement(offer, "picture").text = picture
-    if row.get("name") is not None:
-        etree.SubElement(offer, "name").text = row["name"]
-    for index in range(3):
-        etree.SubElement(offer, "param", name=f"Параметр {index}").text = "значення"
-    return offer
-
-
-def write_torgsoft(path: Path, rows: list[dict], encoding: str = "cp1251",
-                   header: list[str] = TORGSOFT_HEADER) -> Path:
-    with open(path, "w", encoding=encoding, newline="") as stream:
-        writer = csv.writer(stream, delimiter=";")
-        writer.writerow(header)
-        for row in rows:
-            values = {"GoodID": row["id"], "GoodName": row["name"], "RetailPrice": row["price"].replace(".", ","),
-                      "WarehouseQuantity": row["stock"], "Category": "Взуття/Чоботи",
-                      "GoodPhotoList": ",".join(p.rsplit("/", 1)[-1] for p in row["pictures"]), "Display": "1"}
-            writer.writerow([values[name] for name in header])
-    return path
-
-
-def write_woo(path: Path, rows: list[dict]) -> Path:
-    with open(path, "w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(WOO_HEADER)
-        writer.writerow(["variable", "MODEL-1", "Чоботи (модель)", "", "", "", "Взуття > Чоботи", "", ""])
-        for row in rows:
-            regular, sale = (row["old_price"], row["price"]) if row.get("old_price") else (row["price"], "")
-            writer.writerow(["variation", f"SKU-{row['id']}", row["name"], regular, sale, row["stock"],
-                             "Взуття > Чоботи", ", ".join(row["pictures"]), row["id"]])
-    return path
-
-
-def write_feed(tmp_path: Path, profile: str, rows: list[dict]) -> tuple[Path, str]:
-    if profile == "torgsoft_csv":
-        return write_torgsoft(tmp_path / "TSGoods.trs", rows), "cp1251"
-    if profile == "woocommerce_csv":
-        return write_woo(tmp_path / "woo.csv", rows), "utf-8"
-    return write_yml(tmp_path / f"{profile}.xml", profile, rows), "utf-8"
-
-
-@pytest.fixture
-def photo_dir(tmp_path: Path) -> Path:
-    directory = tmp_path / "photos"
-    (directory / "detail").mkdir(parents=True)
-    for good in range(1, 10):
-        (directory / "detail" / f"{good}_0.jpg").write_bytes(b"jpeg")
-    return directory
-
-
-def failed(validation: FeedValidation) -> set[tuple[str, str | None]]:
-    return {(f.expectation, f.column) for f in validation.failures}
-
-
-def validate_yml(tmp_path: Path, rows: list[dict], expected: pd.DataFrame | None = None, profile: str = "yml",
-                 **kwargs) -> FeedValidation:
-    path = write_yml(tmp_path / "feed.xml", profile, rows, **kwargs)
-    return validate_feed(path, profile, expected if expected is not None else expected_for(rows))
-
-
-# --- item checks ---------------------------------------------------------------------------------
-
-def test_good_item_has_no_problems(ctx: FeedContext) -> None:
-    assert item_problems(item(), ctx) == []
-
-
-@pytest.mark.parametrize(("changes", "problem"), [
-    ({"price": None}, "price is missing"),
-    ({"price": Decimal("0")}, "price is 0"),
-    ({"price": Decimal("-5")}, "price is negative: -5"),
-    ({"price": Decimal("NaN")}, "price is not a number: NaN"),
-    ({"name": ""}, "name is empty"),
-    ({"name": "   "}, "name is empty"),
-    ({"name": "Чоботи\x07"}, "name contains control character: 0x07"),
-    ({"category_id": None}, "category is missing"),
-    ({"category_id": 99}, "category is unknown: 99"),
-    ({"free_stock": -1}, "free stock is negative: -1"),
-    ({"free_stock": Decimal("1.5")}, "free stock is not a whole number: Decimal('1.5')"),
-    ({"free_stock": True}, "free stock is not a whole number: True"),
-])
-def test_item_problems(ctx: FeedContext, changes: dict, problem: str) -> None:
-    assert item_problems(item(**changes), ctx) == [problem]
-
-
-def test_tab_and_line_breaks_in_names_are_allowed(ctx: FeedContext) -> None:
-    assert item_problems(item(name="Чоботи\tзимові\r\nнові"), ctx) == []
-
-
-def test_old_price_not_above_price_is_not_a_problem(ctx: FeedContext) -> None:
-    assert item_problems(item(old_price=Decimal("100")), ctx) == []
-
-
-def test_several_problems_are_all_listed(ctx: FeedContext) -> None:
-    assert item_problems(item(price=Decimal(0), name="", category_id=None), ctx) == [
-        "price is 0", "name is empty", "category is missing"]
-
-
-def kept_ids(items: list[CatalogItem], ctx: FeedContext, rejections: Rejections) -> list[int]:
-    return split_batch(batch_from_items(items), ctx, rejections).column("good_id").to_pylist()
-
-
-def test_split_batch_keeps_good_goods_and_records_bad(ctx: FeedContext) -> None:
-    items = [item(good_id=1), item(good_id=2, price=Decimal(0)), item(good_id=3),
-             item(good_id=4, category_id=99), item(good_id=5, category_id=98)]
-    rejections = Rejections()
-
-    kept = kept_ids(items, ctx, rejections)
-
-    assert kept == [1, 3]
-    assert [(r.good_id, r.reasons) for r in rejections.items] == [
-        (2, ("price is 0",)), (4, ("category is unknown: 99",)), (5, ("category is unknown: 98",))]
-    assert rejections.by_reason() == {"category is unknown": 2, "price is 0": 1}
-    assert rejections.summary() == "3 goods excluded (category is unknown 2, price is 0 1)"
-
-
-@pytest.mark.parametrize("name", ["", "   ", "\u00a0\u2003", "Чоботи\x07", "Чоботи\x1f зимові"])
-def test_split_batch_rejects_every_name_item_problems_rejects(ctx: FeedContext, name: str) -> None:
-    rejections = Rejections()
-    assert kept_ids([item(name=name)], ctx, rejections) == []
-    assert rejections.items[0].reasons == tuple(item_problems(item(name=name), ctx))
-
-
-def test_split_batch_keeps_names_with_tabs_and_line_breaks(ctx: FeedContext) -> None:
-    assert kept_ids([item(name="Чоботи\tзимові\r\nнові")], ctx, Rejections()) == [1]
-
-
-def test_fail_policy_lists_all_bad_goods_then_raises(ctx: FeedContext) -> None:
-    items = [item(good_id=1), item(good_id=2, price=Decimal(0)), item(good_id=3, name="")]
-    rejections = Rejections()
-
-    assert kept_ids(items, ctx, rejections) == [1]
-    with pytest.raises(FeedValidationError, match=r"2 goods failed .*on_bad_item=fail.*good 2 .*price is 0"):
-        raise_on_rejections(rejections, 0, "fail")
-    assert [r.good_id for r in rejections.items] == [2, 3]
-    raise_on_rejections(rejections, 0, "skip")          # skip: listed, not raised
-
-
-def test_fail_policy_with_only_good_goods_passes(ctx: FeedContext) -> None:
-    rejections = Rejections()
-    assert kept_ids([item(), item(good_id=2)], ctx, rejections) == [1, 2]
-    raise_on_rejections(rejections, 0, "fail")
-
-
-def test_parse_number_accepts_comma_decimals() -> None:
-    assert parse_number("1 250,50") == 1250.5
-    assert parse_number("7") == 7.0
-    assert parse_number("") != parse_number("")      # NaN
-    assert parse_number("abc") != parse_number("abc")
-
+from shopsync.catalog.model import CatalogItem, FeedContext
+from shopsync.catalog.validation.read_back import FeedData, read_feed
+from shopsync.catalog.validation.results import validate_feed
 
 # --- good feeds pass -----------------------------------------------------------------------------
 
@@ -492,34 +271,6 @@ def test_unknown_profile_is_an_error(tmp_path: Path) -> None:
         validate_feed(tmp_path / "x.csv", "customers_csv", expected_for([]))
 
 
-# --- report --------------------------------------------------------------------------------------
-
-def test_report_names_failures_counts_examples_and_excluded_goods(tmp_path: Path, ctx: FeedContext) -> None:
-    rows = offers()
-    rows[1]["price"] = "0"
-    bad = validate_yml(tmp_path, rows)
-    good_rows = offers()
-    good = validate_feed(write_torgsoft(tmp_path / "TSGoods.trs", good_rows), "torgsoft_csv",
-                         expected_for(good_rows), "cp1251")
-    rejections = Rejections()
-    split_batch(batch_from_items([item(good_id=7, name="Туфлі | <b>", price=Decimal(0))]), ctx, rejections)
-
-    summary = write_report([bad, good], rejections, tmp_path / "reports" / "validation.md", title="demo")
-
-    text = (tmp_path / "reports" / "validation.md").read_text(encoding="utf-8")
-    assert "`expect_column_values_to_be_between`" in text
-    assert "| prices are above 0 | price | 1 | offer '2': price=0 |" in text
-    assert "**FAILED**" in text and "passed" in text
-    assert "| 7 | Туфлі \\| &lt;b&gt; | price is 0 |" in text
-    assert summary == summarize([bad, good], rejections)
-    assert summary.startswith("2 feeds validated, 1 invalid; 1 goods excluded (price is 0 1)")
-    assert "prices are above 0 [price]: 1 rows" in summary
-
-
-def test_markdown_cell_escapes() -> None:
-    assert markdown_cell("a|b\nc\x01<i>") == "a\\|b<br>c\\x01&lt;i&gt;"
-
-
 # --- contract with the real feed writers ---------------------------------------------------------
 
 def writer_items() -> list[CatalogItem]:
@@ -566,7 +317,7 @@ def test_feeds_from_the_real_writers_pass(tmp_path: Path, ctx: FeedContext, prof
 
 
 def test_missing_pictures_lists_only_the_absent_ones_per_offer(tmp_path: Path) -> None:
-    from shopsync.catalog.validate import missing_pictures, published_photos
+    from shopsync.catalog.validation.checks import missing_pictures, published_photos
 
     (tmp_path / "detail").mkdir()
     for name in ("a.jpg", "b.jpg"):

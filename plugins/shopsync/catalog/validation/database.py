@@ -1,6 +1,6 @@
 """Validation against the database: do the feeds say what the accounting database says now?
 
-Great Expectations (validate.py) checks each feed against the snapshot it was written from; a snapshot that
+Great Expectations (results.py) checks each feed against the snapshot it was written from; a snapshot that
 went wrong (a change the change log never saw, a reseed, a setting applied to half the goods) passes that
 check with flying colours. This one re-reads a little of the database at validate time, in one consistent
 read:
