@@ -34,7 +34,7 @@ from shopsync.catalog.model import (
     WarehouseStock,
     WholesaleTier,
 )
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 CATEGORY_COUNT = 200
 # Rows share these (frozen) characteristic lists, as rows read from a snapshot share repeated values.

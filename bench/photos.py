@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from shopsync.catalog.photos import PhotoRef, process_photos
-from shopsync.config import PhotoSettings
+from shopsync.core.config import PhotoSettings
 
 
 def make_original(path: Path, seed: int, size: tuple[int, int] = (1600, 1200)) -> None:

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shopsync.schema import current_version, init_schema, migrations
+from shopsync.core.schema import current_version, init_schema, migrations
 
 
 def _exec(engine, sql: str, **params):

@@ -8,7 +8,7 @@ import pytest
 
 from shopsync.catalog.stages import ExportRun
 from shopsync.catalog.validate_worker import ValidationWorker
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 
 
 def test_a_failure_in_the_helper_is_raised_in_the_caller(local_dir):

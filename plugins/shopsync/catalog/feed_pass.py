@@ -60,7 +60,7 @@ from shopsync.catalog.validate import (
     yml_offers_data,
 )
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 log = logging.getLogger(__name__)
 BATCH = 2_500                       # goods per batch

@@ -32,8 +32,8 @@ from shopsync.catalog import extract, identity, snapshot
 from shopsync.catalog.model import FeedContext
 from shopsync.catalog.position import is_older
 from shopsync.catalog.workspace import ShopWorkspace, new_file, new_run_id, read_json, run_key, write_json
-from shopsync.config import FeedSettings, ShopSettings
-from shopsync.paths import sql_statement
+from shopsync.core.config import FeedSettings, ShopSettings
+from shopsync.core.sql import sql_statement
 from shopsync.stock import shop_warehouses
 
 DATASETS = ("goods", "customers", "certificates")
@@ -287,7 +287,7 @@ def _refs_in(parquet: Path, skip: set[int] | frozenset[int] = frozenset()) -> It
 def resize_photos(run: ExportRun) -> dict:
     """Resize originals that changed (content-addressed by checksum: a photo shared by goods is done once)."""
     from shopsync.catalog.photos import process_photos
-    from shopsync.paths import photos_dir
+    from shopsync.core.paths import photos_dir
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
@@ -681,7 +681,7 @@ def _photo_uploads(run: ExportRun, destination) -> tuple[list, set[str]]:
     """Photo files the destination does not have yet (every size of every photo a feed links to), and every
     photo it has once they are sent. A local destination is asked; for a remote one the workspace remembers
     what was sent to it (per kind, host, port and path: a moved destination gets every photo again)."""
-    from shopsync.publish.base import OutgoingFile
+    from shopsync.transport.base import OutgoingFile
 
     wanted = {f"{size.name}/{name}" for name in _photo_names_in_snapshot(run) for size in run.shop.photos.sizes}
     known = destination.known_photos(wanted)
@@ -693,7 +693,7 @@ def _photo_uploads(run: ExportRun, destination) -> tuple[list, set[str]]:
 
 
 def _uploaded_photos_path(run: ExportRun, destination) -> Path:
-    from shopsync.publish.sets import identity_key
+    from shopsync.catalog.publish.sets import identity_key
 
     return run.workspace.root / f"uploaded-photos.{identity_key(destination.identity)}.json"
 
@@ -701,14 +701,14 @@ def _uploaded_photos_path(run: ExportRun, destination) -> Path:
 def _published_manifest_path(run: ExportRun, destination) -> Path:
     """The workspace's copy of the last manifest published to this destination (the baseline when the
     destination's own manifest.json cannot be read)."""
-    from shopsync.publish.sets import identity_key
+    from shopsync.catalog.publish.sets import identity_key
 
     return run.workspace.root / f"published-manifest.{identity_key(destination.identity)}.json"
 
 
 def open_publish_target(run: ExportRun):
-    from shopsync.paths import project_root
-    from shopsync.publish.base import open_set_destination
+    from shopsync.catalog.publish.sets import open_set_destination
+    from shopsync.core.paths import project_root
 
     return open_set_destination(run.shop.destination, project_root(), run.workspace.root)
 
@@ -738,15 +738,15 @@ def _guarded_rows(run: ExportRun, feeds: list[dict]) -> dict[str, int]:
 
 
 def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
-    """The run's set, all or nothing (publish/sets.py): photos, feeds, manifest.json last.
+    """The run's set, all or nothing (catalog/publish/sets.py): photos, feeds, manifest.json last.
 
     Under the shop's publish lock, before anything is sent: an interrupted earlier publish is finished or rolled
     back, then the publish order rule and the shrink guard compare this set with the last published one.
     """
     from shopsync.catalog.guards import check_publish_order, check_shrink
-    from shopsync.publish.base import OutgoingFile
-    from shopsync.publish.manifest import ManifestEntry, build_manifest, write_manifest
-    from shopsync.publish.sets import FeedSet, new_set_id
+    from shopsync.catalog.publish.manifest import ManifestEntry, build_manifest, write_manifest
+    from shopsync.catalog.publish.sets import FeedSet, new_set_id
+    from shopsync.transport.base import OutgoingFile
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)

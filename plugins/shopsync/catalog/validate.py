@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.errors import PermanentError
-from shopsync.paths import include_dir
+from shopsync.core.errors import PermanentError
+from shopsync.core.paths import include_dir
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,7 +9,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.paths import sql_path
+from shopsync.core.sql import sql_path
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 # Serialises concurrent `db init` runs (an arbitrary constant key).
