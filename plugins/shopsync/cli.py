@@ -310,6 +310,9 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         check_arguments(args)

@@ -56,12 +56,14 @@ def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
     restarted, database dropped) becomes DatabaseUnavailable, one clear line, which the task retries."""
     from shopsync.airflow.connections import connection_from_airflow
     from shopsync.core.db import database_failures_as_unavailable
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
     from shopsync.transport.connections import use_task_connections
 
     if inspect.isgeneratorfunction(function):
         @functools.wraps(function)
         def generator_body(*args: Any, **kwargs: Any) -> Any:
             use_task_connections(connection_from_airflow)
+            use_jemalloc_for_arrow()
             with database_failures_as_unavailable():
                 return (yield from function(*args, **kwargs))
 
@@ -71,6 +73,7 @@ def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)
     def body(*args: Any, **kwargs: Any) -> Any:
         use_task_connections(connection_from_airflow)
+        use_jemalloc_for_arrow()
         with database_failures_as_unavailable():
             return function(*args, **kwargs)
 

@@ -148,6 +148,9 @@ def serve(handle: Any) -> None:
     When the parent closes stdin the process ends at once (os._exit): every result is already written and
     flushed, and the interpreter's teardown (GX and its imports, the last job's data) took 0.75 s of the
     parent's wait in an incremental export."""
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()                     # a worker is an entry point: it sets Arrow's allocator itself
     jobs, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr                      # anything printed by accident must not corrupt the results
     while True:
