@@ -67,7 +67,7 @@ def load_average() -> float:
 
 
 def bench_shop(tmp: Path):
-    from shopsync.config import ShopSettings
+    from shopsync.core.config import ShopSettings
 
     return ShopSettings.model_validate({
         "id": SHOP_ID, "name": "Bench shop", "url": "https://bench.example", "currency": CURRENCY,
@@ -215,7 +215,7 @@ def _children(pid: int) -> list[int]:
 
 def render_extract_sql(name: str) -> str:
     from shopsync.catalog.extract import Scope
-    from shopsync.paths import read_sql
+    from shopsync.core.sql import read_sql
 
     sql = Scope(None).render(read_sql(f"extract/{name}.sql")).strip().rstrip(";")
     return re.sub(r"(?<!:):currency\b", "%(currency)s", sql)
@@ -559,6 +559,9 @@ def report(bench: Bench, results: dict, seed_seconds: float, load_start: float) 
 
 
 def main() -> None:
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()    # Arrow's allocator, as every entry point sets it
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--goods", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)

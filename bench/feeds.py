@@ -34,7 +34,7 @@ from shopsync.catalog.model import (
     WarehouseStock,
     WholesaleTier,
 )
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 CATEGORY_COUNT = 200
 # Rows share these (frozen) characteristic lists, as rows read from a snapshot share repeated values.
@@ -118,6 +118,9 @@ def run_one(profile: str, count: int) -> dict[str, object]:
 
 
 def main() -> None:
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()    # Arrow's allocator, as every entry point sets it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="rows per profile")
     parser.add_argument("--profile", action="append", choices=PROFILES, help="profiles to run (default: all)")

@@ -191,8 +191,8 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
     """Runs in a spawned process: parse alone, then the whole ingest_bytes, timing each order's apply."""
     import gc
 
-    from shopsync.config import ShopSettings
-    from shopsync.db import get_engine
+    from shopsync.core.config import ShopSettings
+    from shopsync.core.db import get_engine
     from shopsync.orders import apply, ingest
     from shopsync.orders.formats import parse_order_file
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from shopsync.catalog.photos import PhotoRef, process_photos
-from shopsync.config import PhotoSettings
+from shopsync.core.config import PhotoSettings
 
 
 def make_original(path: Path, seed: int, size: tuple[int, int] = (1600, 1200)) -> None:
@@ -56,6 +56,9 @@ def timed_run(refs: list[PhotoRef], originals: Path, output: Path, state: Path, 
 
 
 def main() -> None:
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()    # Arrow's allocator, as every entry point sets it
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--workers", type=int, default=2)

@@ -47,6 +47,9 @@ def print_report(summary: SeedSummary, elapsed: float, load_before: float) -> No
 
 
 def main() -> None:
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()    # Arrow's allocator, as every entry point sets it
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--goods", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=42)

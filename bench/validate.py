@@ -69,6 +69,9 @@ def peak_mb() -> float:
 
 
 def main() -> None:
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()    # Arrow's allocator, as every entry point sets it
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--offers", type=int, default=100_000)
     parser.add_argument("--profile", default="rozetka_yml", choices=sorted(OLD_PRICE))

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronDataIntervalTimetable, Metadata, Param, TaskGroup, dag, task
 
-from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
-from shopsync.config import ShopSettings
+from shopsync.airflow.tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
+from shopsync.core.config import ShopSettings
 
 DOC = """
 ### Catalog export of shop `{id}` ({name})
@@ -79,15 +79,15 @@ def build_dag(shop: ShopSettings):
         @shop_task
         def check_database() -> dict:
             """Fail fast, with a clear message, when the accounting database does not answer."""
-            from shopsync.airflow_tasks import accounting_engine
-            from shopsync.health import table_counts
+            from shopsync.airflow.tasks import accounting_engine
+            from shopsync.core.health import table_counts
 
             return table_counts(accounting_engine())
 
         @task
         @shop_task
         def extract_dataset(dataset: str, **context) -> dict:
-            from shopsync.airflow_tasks import accounting_engine, export_run
+            from shopsync.airflow.tasks import accounting_engine, export_run
             from shopsync.catalog import stages
 
             return stages.extract_dataset(accounting_engine(), export_run(shop.id, context), dataset)
@@ -95,7 +95,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def extract_categories(**context) -> dict:
-            from shopsync.airflow_tasks import accounting_engine, export_run
+            from shopsync.airflow.tasks import accounting_engine, export_run
             from shopsync.catalog import stages
 
             return stages.extract_categories(accounting_engine(), export_run(shop.id, context))
@@ -103,7 +103,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def resize_photos(extracted: dict, **context) -> dict:
-            from shopsync.airflow_tasks import export_run
+            from shopsync.airflow.tasks import export_run
             from shopsync.catalog import stages
 
             return stages.resize_photos(export_run(shop.id, context))
@@ -111,7 +111,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def merge_dataset(dataset: str, upstream: dict, **context) -> dict:
-            from shopsync.airflow_tasks import export_run
+            from shopsync.airflow.tasks import export_run
             from shopsync.catalog import stages
 
             return stages.merge_dataset(export_run(shop.id, context), dataset)
@@ -119,7 +119,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def build_feeds(merged: list[dict], categories: dict, **context) -> dict:
-            from shopsync.airflow_tasks import export_run
+            from shopsync.airflow.tasks import export_run
             from shopsync.catalog import stages
 
             return stages.build_feeds(export_run(shop.id, context))
@@ -127,7 +127,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def validate_feeds(built: dict, **context) -> dict:
-            from shopsync.airflow_tasks import accounting_engine, export_run, silence_noisy_libraries
+            from shopsync.airflow.tasks import accounting_engine, export_run, silence_noisy_libraries
             from shopsync.catalog import stages
 
             silence_noisy_libraries()
@@ -136,7 +136,7 @@ def build_dag(shop: ShopSettings):
         @task(outlets=[feeds_asset])
         @shop_task
         def publish(validated: dict, **context):
-            from shopsync.airflow_tasks import export_run
+            from shopsync.airflow.tasks import export_run
             from shopsync.catalog import stages
 
             published = stages.publish_feeds(export_run(shop.id, context))
@@ -146,7 +146,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def summary(stage_results: list[dict], **context) -> dict:
-            from shopsync.airflow_tasks import export_run
+            from shopsync.airflow.tasks import export_run
             from shopsync.catalog import stages
 
             return stages.summarise(export_run(shop.id, context), stage_results)

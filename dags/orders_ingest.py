@@ -9,8 +9,8 @@ from datetime import datetime
 
 from airflow.sdk import Asset, CronDataIntervalTimetable, Metadata, Param, dag, task
 
-from shopsync.airflow_tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
-from shopsync.config import ShopSettings
+from shopsync.airflow.tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
+from shopsync.core.config import ShopSettings
 
 DOC = """
 ### Orders ingest of shop `{id}` ({name})
@@ -64,7 +64,7 @@ def build_dag(shop: ShopSettings):
         @task
         @shop_task
         def ingest_inbox(**context) -> dict:
-            from shopsync.airflow_tasks import accounting_engine, ingest_run
+            from shopsync.airflow.tasks import accounting_engine, ingest_run
 
             return ingest_run(shop.id, accounting_engine(), context)
 

@@ -10,6 +10,6 @@ shows the same lines at once). See docs/decisions.md, "One broken shop file".
 
 from __future__ import annotations
 
-from shopsync.airflow_tasks import raise_for_invalid_shop_files
+from shopsync.airflow.tasks import raise_for_invalid_shop_files
 
 raise_for_invalid_shop_files()

@@ -15,6 +15,14 @@ from shopsync import testing
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def arrow_allocator() -> None:
+    """Arrow's allocator as every entry point (tasks, CLI, workers) sets it, so tests run like production."""
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()
+
+
 @pytest.fixture(scope="session")
 def db_url() -> Iterator[str]:
     """URL of this run's own database, schema applied; dropped at the end of the run."""

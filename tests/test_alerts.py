@@ -25,11 +25,11 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 # Like `make test`: Airflow (imported by the alert when it sends) keeps its files in the checkout, not ~/airflow
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
 
-from shopsync.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
+from shopsync.airflow.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError  # noqa: E402
 from shopsync.catalog.validation.rules import FeedValidationError  # noqa: E402
-from shopsync.errors import DatabaseUnavailable  # noqa: E402
-from shopsync.publish.base import PublishError  # noqa: E402
+from shopsync.core.errors import DatabaseUnavailable  # noqa: E402
+from shopsync.transport.base import PublishError  # noqa: E402
 
 LOGIN = "alerts"
 PASSWORD = "Sm7p-S3cret!pw"     # distinctive, so a leak into the mail is easy to find
@@ -183,7 +183,7 @@ def test_connection_id_from_the_environment_and_uri_form(smtp_server: SmtpServer
 
 
 def test_no_recipients_sends_nothing_and_says_so(smtp_server: SmtpServer, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="shopsync.alerts")
+    caplog.set_level(logging.INFO, logger="shopsync.airflow.alerts")
 
     make_failure_alert([], "demo")(failure_context(validation_error()))
 
@@ -196,11 +196,11 @@ def test_unreachable_smtp_server_is_logged_not_raised(monkeypatch: pytest.Monkey
     closed = SmtpServer(host="127.0.0.1", port=free_port())       # nothing listens there
     monkeypatch.delenv(SMTP_CONN_ID_ENV, raising=False)
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", closed.connection_json())
-    caplog.set_level(logging.INFO, logger="shopsync.alerts")
+    caplog.set_level(logging.INFO, logger="shopsync.airflow.alerts")
 
     make_failure_alert(RECIPIENTS, "demo")(failure_context(validation_error()))
 
-    errors = [record for record in caplog.records if record.name == "shopsync.alerts"
+    errors = [record for record in caplog.records if record.name == "shopsync.airflow.alerts"
               and record.levelno == logging.ERROR]
     assert len(errors) == 1
     assert "failure alert NOT sent to ops@example.com, owner@example.com" in errors[0].getMessage()
@@ -211,7 +211,7 @@ def test_unreachable_smtp_server_is_logged_not_raised(monkeypatch: pytest.Monkey
 def test_wrong_smtp_password_is_logged_not_raised(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", smtp_server.connection_json(password="Wr0ng-Passw0rd"))
-    caplog.set_level(logging.INFO, logger="shopsync.alerts")
+    caplog.set_level(logging.INFO, logger="shopsync.airflow.alerts")
 
     make_failure_alert(RECIPIENTS, "demo")(failure_context(validation_error()))
 
@@ -223,7 +223,7 @@ def test_wrong_smtp_password_is_logged_not_raised(smtp_server: SmtpServer, monke
 def test_undefined_smtp_connection_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(SMTP_CONN_ID_ENV, "shopsync_no_such_smtp")
-    caplog.set_level(logging.INFO, logger="shopsync.alerts")
+    caplog.set_level(logging.INFO, logger="shopsync.airflow.alerts")
 
     make_failure_alert(RECIPIENTS, "demo")(failure_context(validation_error()))
 
@@ -259,7 +259,7 @@ def test_mapped_task_without_data_interval_or_exception() -> None:
 
 
 def test_a_broken_context_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="shopsync.alerts")
+    caplog.set_level(logging.INFO, logger="shopsync.airflow.alerts")
 
     make_failure_alert(RECIPIENTS, "demo")({"ti": SimpleNamespace(try_number="not a number")})
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from shop_files import shop_settings, write_shop
 
-from shopsync.config import DEFAULT_FEED_FILES, check_shop_id, get_shop, load_shop, scan_shops
-from shopsync.errors import ConfigError
+from shopsync.core.config import DEFAULT_FEED_FILES, check_shop_id, get_shop, load_shop, scan_shops
+from shopsync.core.errors import ConfigError
 
 
 def load_error(tmp_path: Path, data: dict) -> str:

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from test_cli import assert_clean_error, run_cli
 
 from shopsync import testing
-from shopsync.db import database_failures_as_unavailable, get_engine, redact
-from shopsync.errors import DatabaseUnavailable, DatabaseUrlError
+from shopsync.core.db import database_failures_as_unavailable, get_engine, redact
+from shopsync.core.errors import DatabaseUnavailable, DatabaseUrlError
 
 TESTS = Path(__file__).resolve().parent
 SECRET_PARTS = ("Pw-1", "Xyzzy-42")          # the password is "Pw-1@Xyzzy-42": no part of it may show
@@ -81,7 +81,7 @@ def test_an_empty_database_url_is_an_error_not_the_embedded_database(tmp_path: P
 
 LOOKUP = """
 import json, sys
-from shopsync.airflow_tasks import accounting_db_url
+from shopsync.airflow.tasks import accounting_db_url
 try:
     print(json.dumps({"url": accounting_db_url()}))
 except Exception as exc:

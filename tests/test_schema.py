@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shopsync.schema import current_version, init_schema, migrations
+from shopsync import testing
+from shopsync.core.schema import current_version, function_files, init_schema, migrations, run_script
 
 
 def _exec(engine, sql: str, **params):
@@ -44,6 +45,42 @@ def _reserve(engine, invoice_id: int, good_id: int, warehouse_id: int, qty: int,
 def test_init_schema_is_idempotent_and_versioned(engine):
     assert init_schema(engine) == []
     assert current_version(engine) == max(m.version for m in migrations())
+
+
+FUNCTION_DEFINITIONS = """
+    SELECT p.proname, pg_get_functiondef(p.oid) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE n.nspname = 'public' AND p.prokind = 'f' ORDER BY p.proname"""
+
+
+def _functions(engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        return dict(conn.execute(sa.text(FUNCTION_DEFINITIONS)).all())
+
+
+def test_function_files_hold_every_function_as_the_migrations_left_it(engine):
+    """include/sql/functions/ took over the functions: each file is its function's last definition."""
+    url = testing.create_database("shopsync_functions")
+    only_migrations = sa.create_engine(url)
+    try:
+        with only_migrations.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
+                                 " applied_at timestamptz NOT NULL DEFAULT now())"))
+            for migration in migrations():
+                run_script(conn, migration.path.read_text(encoding="utf-8"))
+        from_migrations = _functions(only_migrations)
+    finally:
+        only_migrations.dispose()
+        testing.drop_database(url)
+
+    assert sorted(path.stem for path in function_files()) == sorted(from_migrations)
+    assert _functions(engine) == from_migrations
+
+
+def test_db_init_applies_the_function_files_after_the_migrations(engine):
+    _exec(engine, "DROP FUNCTION shopsync_is_patronymic(text) CASCADE")
+
+    assert init_schema(engine) == []   # no migration ran, yet the function is back
+    assert "shopsync_is_patronymic" in _functions(engine)
 
 
 def test_stock_cannot_go_negative(engine):

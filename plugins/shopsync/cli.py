@@ -9,14 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from shopsync.errors import ShopsyncError
+from shopsync.core.errors import ShopsyncError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def cmd_db_init(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine, redact
-    from shopsync.schema import current_version, init_schema
+    from shopsync.core.db import get_engine, redact
+    from shopsync.core.schema import current_version, init_schema
 
     engine = get_engine()
     applied = init_schema(engine)
@@ -30,7 +30,7 @@ def cmd_db_init(args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine, redact
+    from shopsync.core.db import get_engine, redact
 
     engine = get_engine()
     print(engine.url.render_as_string(hide_password=False) if args.show_password else redact(engine.url))
@@ -38,8 +38,8 @@ def cmd_db_url(args: argparse.Namespace) -> int:
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine, redact
-    from shopsync.health import table_counts
+    from shopsync.core.db import get_engine, redact
+    from shopsync.core.health import table_counts
 
     engine = get_engine()
     print(f"database: {redact(engine.url)}")
@@ -49,8 +49,8 @@ def cmd_db_status(args: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from shopsync.db import get_engine
-    from shopsync.schema import init_schema
+    from shopsync.core.db import get_engine
+    from shopsync.core.schema import init_schema
     from shopsync.seed import seed_database
 
     engine = get_engine()
@@ -65,8 +65,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_shops(args: argparse.Namespace) -> int:
-    from shopsync.config import load_shop, shop_files
-    from shopsync.paths import shops_dir
+    from shopsync.core.config import load_shop, shop_files
+    from shopsync.core.paths import shops_dir
 
     directory = shops_dir()
     files = shop_files(directory)
@@ -96,8 +96,8 @@ def print_order_problems(orders: list[dict]) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shopsync.config import get_shop
-    from shopsync.db import get_engine
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
     from shopsync.orders.ingest import ingest_bytes
 
     refused = 0                             # files not read (not a regular file, too large)
@@ -148,11 +148,11 @@ def read_order_file(path) -> bytes | None:
 def cmd_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from shopsync.config import get_shop
-    from shopsync.db import get_engine
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.core.paths import project_root
     from shopsync.orders.inbox import open_inbox
     from shopsync.orders.ingest import replay_quarantined
-    from shopsync.paths import project_root
 
     shop = get_shop(args.shop)
     try:
@@ -170,8 +170,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_orders(args: argparse.Namespace) -> int:
-    from shopsync.config import get_shop
-    from shopsync.db import get_engine
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
     from shopsync.orders.workflow import list_invoices, open_conflicts, resolve_conflict
 
     shop = get_shop(args.shop)
@@ -215,8 +215,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from shopsync.catalog.stages import ExportRun, run_export, summary_lines
     from shopsync.catalog.validation.rules import FeedValidationError
-    from shopsync.config import get_shop
-    from shopsync.db import get_engine
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
 
     shop = get_shop(args.shop)
     # By hand there is no schedule: the window starts where the last export stopped reading.
@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Arguments that could name a place outside the project's own are checked before anything is read."""
-    from shopsync.config import check_shop_id, plain_name_problem
+    from shopsync.core.config import check_shop_id, plain_name_problem
 
     if getattr(args, "shop", None) is not None:
         check_shop_id(args.shop)
@@ -310,10 +310,13 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     try:
         check_arguments(args)
-        from shopsync.db import database_failures_as_unavailable
+        from shopsync.core.db import database_failures_as_unavailable
 
         with database_failures_as_unavailable():
             code = args.handler(args)

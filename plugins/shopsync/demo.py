@@ -20,9 +20,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.config import ShopSettings, get_shop
-from shopsync.errors import ShopsyncError
-from shopsync.paths import project_root
+from shopsync.core.config import ShopSettings, get_shop
+from shopsync.core.errors import ShopsyncError
+from shopsync.core.paths import project_root
 
 DEMO_SHOP = "demo"
 DEMO_GOODS = 300
@@ -73,7 +73,7 @@ def dags_test(dag_id: str, env: dict[str, str], logs: Path, conf: dict | None = 
 
 
 def ensure_seeded(engine: Engine) -> bool:
-    from shopsync.schema import init_schema
+    from shopsync.core.schema import init_schema
     from shopsync.seed import seed_database
 
     init_schema(engine)
@@ -195,7 +195,7 @@ def print_orders(engine: Engine, shop_id: str) -> None:
 
 
 def run_demo() -> int:
-    from shopsync.db import get_engine, redact
+    from shopsync.core.db import get_engine, redact
 
     root = project_root()
     shop = get_shop(DEMO_SHOP)

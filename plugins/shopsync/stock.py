@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from shopsync.paths import sql_statement
+from shopsync.core.sql import sql_statement
 
 
 def _statement(name: str) -> sa.TextClause:

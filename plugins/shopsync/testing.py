@@ -13,8 +13,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from shopsync.db import embedded_server_url
-from shopsync.schema import init_schema
+from shopsync.core.db import embedded_server_url
+from shopsync.core.schema import init_schema
 
 LOCAL_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
 KEEP_TABLES = ("schema_version", "price_types")

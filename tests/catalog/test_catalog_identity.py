@@ -13,8 +13,8 @@ import yaml
 from shopsync.catalog import extract, identity
 from shopsync.catalog.feeds.base import TextEncoder
 from shopsync.catalog.validation.read_back import read_feed
-from shopsync.config import ShopSettings, load_shop
-from shopsync.errors import ConfigError
+from shopsync.core.config import ShopSettings, load_shop
+from shopsync.core.errors import ConfigError
 from shopsync.seed import seed_database
 
 BASE = {

@@ -20,7 +20,7 @@ from shopsync.catalog import snapshot, stages
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
 from shopsync.catalog.validation.rules import FeedValidationError
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
 GOODS = 150
@@ -683,7 +683,7 @@ def test_a_truncated_table_makes_the_next_run_full(seeded, local_dir, monkeypatc
 
 def test_a_change_the_change_log_never_saw_blocks_the_publish_and_the_next_run_is_full(seeded, local_dir,
                                                                                        monkeypatch):
-    from shopsync.errors import PermanentError
+    from shopsync.core.errors import PermanentError
 
     monkeypatch.setenv("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "0")     # the seed's changes are seconds old
     published = local_dir / "published"

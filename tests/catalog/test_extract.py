@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from shopsync.catalog import extract, snapshot, stages
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
 GOODS = 120

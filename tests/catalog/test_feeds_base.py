@@ -28,7 +28,7 @@ from shopsync.catalog.model import (
     WarehouseStock,
     WholesaleTier,
 )
-from shopsync.config import CATALOG_PROFILES, COMPANION_PROFILES, FeedSettings
+from shopsync.core.config import CATALOG_PROFILES, COMPANION_PROFILES, FeedSettings
 
 # --- sample rows (imported by the other feed tests) ----------------------------------------------------------
 

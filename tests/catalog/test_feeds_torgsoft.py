@@ -17,7 +17,7 @@ from shopsync.catalog import columns
 from shopsync.catalog.feeds.base import CODE_PAGE_STAND_INS, MAX_REPLACED_EXAMPLES, write_batches
 from shopsync.catalog.feeds.torgsoft_csv import DEFAULT_COLUMNS, STANDARD_COLUMNS, TorgsoftCsvWriter
 from shopsync.catalog.model import CatalogItem, Category, Characteristic, FeedContext, WarehouseStock
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 
 def parse(data: bytes, encoding: str = "utf-8") -> list[list[str]]:
@@ -122,7 +122,7 @@ def test_unknown_column_is_an_error_listing_the_known_ones() -> None:
 
 
 def test_a_wrong_column_setting_fails_at_once_not_after_retries() -> None:
-    from shopsync.errors import PermanentError
+    from shopsync.core.errors import PermanentError
 
     with pytest.raises(PermanentError) as failure:
         write_feed("torgsoft_csv", [make_item()], columns=["GoodID", "Colour"])

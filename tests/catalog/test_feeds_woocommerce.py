@@ -13,7 +13,7 @@ from test_feeds_base import CATEGORIES, make_ctx, make_item, write_feed
 
 from shopsync.catalog.feeds.woocommerce_csv import BASE_COLUMNS, WooCommerceCsvWriter, model_name
 from shopsync.catalog.model import Category, Characteristic
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 
 def records(data: bytes) -> list[dict[str, str]]:

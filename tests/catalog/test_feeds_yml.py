@@ -21,7 +21,7 @@ from shopsync.catalog.feeds.base import (
     write_batches,
 )
 from shopsync.catalog.model import CatalogItem, Category, Characteristic, FeedContext, WholesaleTier
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 YML_PROFILES = ("yml", "rozetka_yml", "prom_yml")
 OLD_PRICE_TAG = {"yml": "oldprice", "rozetka_yml": "price_old", "prom_yml": "oldprice"}

@@ -9,7 +9,7 @@ import pytest
 
 from shopsync.catalog import stages
 from shopsync.catalog.guards import ShrinkGuardError, check_shrink, shrinking_feeds
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 
 PUBLISHED = {"published_at": "2026-12-06T10:00:00+00:00", "files": [
     {"name": "rozetka.xml", "rows": 1000}, {"name": "TSGoods.trs", "rows": 1200},

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from shopsync.catalog.photos import PhotoRef, content_name, fitted_size, process_photos
-from shopsync.config import PhotoSettings
+from shopsync.core.config import PhotoSettings
 
 EXIF_ORIENTATION = 0x0112
 
@@ -255,7 +255,7 @@ def test_a_photo_that_breaks_loses_its_old_outputs(dirs: dict[str, Path]) -> Non
 
 
 def test_without_a_detail_size_the_largest_size_is_linked(dirs: dict[str, Path]) -> None:
-    from shopsync.config import PhotoSize
+    from shopsync.core.config import PhotoSize
 
     settings = PhotoSettings(sizes=[PhotoSize(name="small", width=100, height=100),
                                     PhotoSize(name="big", width=800, height=800)])

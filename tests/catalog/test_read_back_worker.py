@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from shopsync.catalog.read_back_worker import WorkerProcess
+from shopsync.catalog.read_back_worker import start_worker
 from shopsync.catalog.validation.read_back import FeedUnreadable, yml_offer_columns
+from shopsync.runtime.workers import WorkerProcess
 
 OFFER = (b'<offer id="%d" available="true">\n  <price>%d.00</price>\n  <categoryId>7</categoryId>\n'
          b'  <picture> https://x/p/%d.jpg </picture>\n  <stock_quantity>2</stock_quantity>\n'
@@ -17,7 +18,7 @@ def offers(*ids: int) -> bytes:
 
 
 def test_results_come_back_in_order_and_match_reading_here():
-    worker = WorkerProcess()
+    worker = start_worker()
     try:
         worker.submit(("rozetka_yml", [offers(1, 2), offers(3)]))
         worker.submit(("rozetka_yml", [offers(4)]))
@@ -33,7 +34,7 @@ def test_results_come_back_in_order_and_match_reading_here():
 
 
 def test_a_slice_that_is_not_xml_comes_back_as_the_reason():
-    worker = WorkerProcess()
+    worker = start_worker()
     try:
         worker.submit(("yml", [offers(1), b"<offer id='2'><price>1</offer>"]))
         result = worker.next_result()
@@ -43,7 +44,7 @@ def test_a_slice_that_is_not_xml_comes_back_as_the_reason():
 
 
 def test_a_worker_that_died_is_reported_not_waited_for():
-    worker = WorkerProcess()
+    worker = start_worker()
     worker.process.kill()
     worker.process.wait()
     worker.submit(("yml", [offers(1)]))
@@ -55,7 +56,7 @@ def test_a_worker_that_died_is_reported_not_waited_for():
 def test_a_result_that_cannot_be_read_is_raised_not_waited_for(tmp_path, monkeypatch):
     (tmp_path / "garbled_worker.py").write_text(
         "import sys\n"
-        "from shopsync.catalog.read_back_worker import HEADER, read_frame\n"
+        "from shopsync.runtime.workers import HEADER, read_frame\n"
         "read_frame(sys.stdin.buffer)\n"
         "sys.stdout.buffer.write(HEADER.pack(4) + b'junk')\n"
         "sys.stdout.buffer.flush()\n"

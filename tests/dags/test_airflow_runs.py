@@ -66,9 +66,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from airflow.sdk import dag, task
 
-from shopsync.airflow_tasks import default_args, shop_task
-from shopsync.config import get_shop
-from shopsync.errors import ConfigError
+from shopsync.airflow.tasks import default_args, shop_task
+from shopsync.core.config import get_shop
+from shopsync.core.errors import ConfigError
 
 MARKER = Path(__file__).with_name("flaky-tried-once")
 

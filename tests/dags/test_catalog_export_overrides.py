@@ -6,8 +6,8 @@ import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
 
-from shopsync.airflow_tasks import export_run
-from shopsync.config import get_shop
+from shopsync.airflow.tasks import export_run
+from shopsync.core.config import get_shop
 
 ROOT = Path(__file__).resolve().parents[2]
 

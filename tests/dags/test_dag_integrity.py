@@ -20,7 +20,7 @@ def forbidden(*args, **kwargs):
     raise RuntimeError("database access at DAG parse time")
 
 import psycopg, psycopg2
-import shopsync.db as db
+import shopsync.core.db as db
 psycopg.connect = psycopg2.connect = forbidden
 db.get_engine = db.resolve_db_url = db.embedded_server_url = forbidden
 
@@ -29,7 +29,7 @@ from airflow.dag_processing.dagbag import DagBag
 started = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 seconds = time.perf_counter() - started
-from shopsync.errors import ConfigError, DatabaseUnavailable
+from shopsync.core.errors import ConfigError, DatabaseUnavailable
 
 
 def retry_decisions(task):

@@ -22,7 +22,7 @@ from orderdata import (
     snapshot,
 )
 
-from shopsync.errors import ShopsyncError
+from shopsync.core.errors import ShopsyncError
 from shopsync.orders.apply import apply_order
 
 

@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from orderdata import SHOP, TODAY, WAREHOUSES, count, customer, line, order, snapshot
 
+from shopsync.core.schema import run_script
+from shopsync.core.sql import sql_path
 from shopsync.orders.apply import ApplyResult, apply_orders, order_document
-from shopsync.paths import sql_path
-from shopsync.schema import run_script
 
 
 def document(**fields):

@@ -167,7 +167,7 @@ def test_an_ingest_counts_and_lists_conflicts_and_archives_the_file(shop_db, tmp
 
 
 def test_the_demo_run_again_resends_the_same_orders(shop_db, tmp_path):
-    from shopsync.config import get_shop
+    from shopsync.core.config import get_shop
     from shopsync.demo import goods_in_stock, goods_of_earlier_demo_orders, sample_orders
 
     demo = get_shop("demo")
@@ -184,7 +184,7 @@ def test_the_demo_run_again_resends_the_same_orders(shop_db, tmp_path):
 
 
 def test_the_ingest_task_returns_the_conflicts(shop_db, db_url, tmp_path, monkeypatch):
-    from shopsync.airflow_tasks import ingest_run
+    from shopsync.airflow.tasks import ingest_run
 
     inbox = tmp_path / "inbox"
     shop = shop_settings(inbox)

@@ -212,8 +212,8 @@ def test_symlinks_and_fifos_in_the_inbox_are_skipped_with_a_warning_and_never_fo
 
 
 def test_a_file_replaced_by_a_symlink_after_listing_is_not_read(tmp_path):
-    from shopsync.publish.base import NotRegularFile
-    from shopsync.publish.local import LocalFiles
+    from shopsync.transport.base import NotRegularFile
+    from shopsync.transport.local import LocalFiles
 
     (tmp_path / "target.json").write_text("[]")
     os.symlink(tmp_path / "target.json", tmp_path / "link.json")
@@ -393,8 +393,8 @@ def test_a_short_settle_window_is_waited_out_in_the_run_that_first_sees_the_file
 
 
 def test_a_file_that_cannot_be_read_fails_the_run_until_it_failed_too_often(shop_db, tmp_path, monkeypatch):
-    from shopsync.publish import RetryPolicy
-    from shopsync.publish.local import LocalFiles
+    from shopsync.transport import RetryPolicy
+    from shopsync.transport.local import LocalFiles
 
     inbox = tmp_path / "inbox"
     drop(inbox, "a_locked.json", [torgsoft_order("P-1")])

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from orderdata import GOODS, count, free, rows, scalar
 
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 from shopsync.orders.inbox import open_inbox
 from shopsync.orders.ingest import ingest_bytes, ingest_inbox, reapply_interval, replay_quarantined
 
@@ -168,7 +168,9 @@ def test_run_killed_in_the_middle_of_a_file_then_run_again_loses_and_doubles_not
     total = 3000
     orders = [torgsoft_order(f"K-{n:04d}", good_id=103, phone=f"050{n:07d}") for n in range(total)]
     path = drop(tmp_path / "inbox", "big.json", orders)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
+    # this checkout's package first (not whichever copy the virtualenv has installed), then the test helpers
+    plugins = Path(__file__).resolve().parents[2] / "plugins"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugins), str(Path(__file__).parent)])}
     before = backends(shop_db)
     worker = subprocess.Popen([sys.executable, "-c", KILLABLE_INGEST, db_url, str(path)], env=env)
     deadline = time.monotonic() + 60

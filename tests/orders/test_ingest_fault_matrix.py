@@ -44,7 +44,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from shopsync.orders import apply, ingest, pipeline
 from shopsync.orders.inbox import open_inbox
-from shopsync.publish.local import LocalFiles
+from shopsync.transport.local import LocalFiles
 from test_ingest import shop_settings
 
 kill_at = int(os.environ.get("FAULT_KILL_AT", "0"))

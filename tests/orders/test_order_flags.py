@@ -10,8 +10,8 @@ import pytest
 from orderdata import SHOP, TODAY, WAREHOUSES, active_reserved, execute, free, line, order, rows, scalar
 from test_ingest import drop, run_inbox, shop_settings, torgsoft_order
 
-from shopsync.config import OrderChecks, ShopSettings, load_shop
-from shopsync.errors import ConfigError
+from shopsync.core.config import OrderChecks, ShopSettings, load_shop
+from shopsync.core.errors import ConfigError
 from shopsync.orders import workflow
 from shopsync.orders.apply import apply_order
 

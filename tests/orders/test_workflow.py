@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from orderdata import SHOP, TODAY, WAREHOUSES, active_reserved, customer, execute, free, line, order, rows, scalar
 
-from shopsync.errors import ShopsyncError
+from shopsync.core.errors import ShopsyncError
 from shopsync.orders import workflow
 from shopsync.orders.apply import apply_order
 from shopsync.orders.workflow import InvalidTransition

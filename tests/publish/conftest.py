@@ -24,7 +24,7 @@ from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.handlers import FTPHandler
 from pyftpdlib.servers import FTPServer
 
-from shopsync.publish import RetryPolicy
+from shopsync.transport import RetryPolicy
 
 # Like `make test`: Airflow (imported by a few tests) keeps its files in the checkout, not in ~/airflow
 os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[2] / "airflow_home"))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shopsync import config
+from shopsync.core import config
 from shopsync.orders.inbox import InboxError, free_name_candidates, is_candidate, open_inbox
-from shopsync.publish import RetryPolicy
-from shopsync.publish.base import RemoteEntry
+from shopsync.transport import RetryPolicy
+from shopsync.transport.base import RemoteEntry
 
 if TYPE_CHECKING:
     from pathlib import Path

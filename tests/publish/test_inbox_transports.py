@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from shopsync import config
+from shopsync.core import config
 from shopsync.orders.inbox import Inbox, InboxError, open_inbox
-from shopsync.publish import RetryPolicy
-from shopsync.publish.base import FileTooLarge
+from shopsync.transport import RetryPolicy
+from shopsync.transport.base import FileTooLarge
 
 SETTLE_SECONDS = 10
 OLD = 120.0                      # seconds: well past settle_seconds

@@ -8,13 +8,14 @@ import types
 
 import pytest
 
-from shopsync.errors import ShopsyncError
-from shopsync.publish.connections import (
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport.connections import (
     TASK_RUNNER_MODULE,
     ConnectionInfo,
     get_connection,
     parse_connection_uri,
     running_in_airflow_task,
+    use_task_connections,
 )
 
 SECRET = "Sup3r-S3cret!pw"
@@ -105,8 +106,20 @@ def test_outside_a_task_airflow_is_not_consulted(monkeypatch: pytest.MonkeyPatch
     assert running_in_airflow_task() is False
 
 
+@pytest.fixture
+def task_glue():
+    """The task glue's connection lookup (what shop_task installs), removed again after the test."""
+    from shopsync.airflow.connections import connection_from_airflow
+
+    use_task_connections(connection_from_airflow)
+    yield
+    use_task_connections(None)
+
+
 def test_inside_a_task_the_connection_comes_from_airflow(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk import Connection
+
+    from shopsync.airflow.tasks import shop_task
 
     fake_runner = types.ModuleType(TASK_RUNNER_MODULE)
     fake_runner.SUPERVISOR_COMMS = object()  # what the Task SDK sets up in a task process
@@ -121,7 +134,10 @@ def test_inside_a_task_the_connection_comes_from_airflow(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Connection, "get", staticmethod(fake_get))
 
-    conn = get_connection("from_airflow")
+    try:
+        conn = shop_task(lambda: get_connection("from_airflow"))()   # the glue installs Airflow's lookup
+    finally:
+        use_task_connections(None)
 
     assert asked == ["from_airflow"]
     assert (conn.conn_type, conn.host, conn.port, conn.login, conn.password) == (
@@ -129,6 +145,7 @@ def test_inside_a_task_the_connection_comes_from_airflow(monkeypatch: pytest.Mon
     assert conn.extra == {"passive": False}
 
 
+@pytest.mark.usefixtures("task_glue")
 def test_inside_a_task_an_unknown_connection_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from shopsync.catalog import stages
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
 if TYPE_CHECKING:

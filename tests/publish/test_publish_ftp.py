@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shopsync import config
-from shopsync.errors import ShopsyncError
-from shopsync.publish import OutgoingFile, PublishError, RetryPolicy, open_destination
+from shopsync.core import config
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
 
 if TYPE_CHECKING:
     from conftest import FtpServer

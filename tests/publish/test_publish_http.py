@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shopsync import config
-from shopsync.publish import OutgoingFile, PublishError, RetryPolicy, open_destination
-from shopsync.publish.connections import ConnectionInfo
-from shopsync.publish.http_upload import base_url_of
+from shopsync.core import config
+from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
+from shopsync.transport.connections import ConnectionInfo
+from shopsync.transport.http_upload import base_url_of
 
 if TYPE_CHECKING:
     from conftest import HttpServer

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shopsync import config
-from shopsync.errors import ShopsyncError
-from shopsync.publish import OutgoingFile, PublishError, RetryPolicy, open_destination
+from shopsync.core import config
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
 
 BIG = 20 * 1024 * 1024
 

@@ -10,18 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from shopsync import config
-from shopsync.publish import (
-    ManifestEntry,
-    OutgoingFile,
-    PublishError,
-    PutResult,
-    RetryPolicy,
-    build_manifest,
-    open_destination,
-    publish_with_manifest,
-    write_manifest,
-)
+from shopsync.catalog.publish.manifest import ManifestEntry, build_manifest, publish_with_manifest, write_manifest
+from shopsync.core import config
+from shopsync.transport import OutgoingFile, PublishError, PutResult, RetryPolicy, open_destination
 
 MakeFile = Callable[[str, bytes], Path]
 INTERVAL = (datetime(2026, 3, 1, 10, tzinfo=UTC), datetime(2026, 3, 1, 11, tzinfo=UTC))

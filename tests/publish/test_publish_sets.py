@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shopsync import config
-from shopsync.publish import OutgoingFile, RetryPolicy
-from shopsync.publish.base import open_set_destination
-from shopsync.publish.http_upload import HttpDestination
-from shopsync.publish.sets import FeedSet, LocalSets, StoreTransport, new_set_id
+from shopsync.catalog.publish.sets import FeedSet, LocalSets, StoreTransport, new_set_id, open_set_destination
+from shopsync.core import config
+from shopsync.transport import OutgoingFile, RetryPolicy
+from shopsync.transport.http_upload import HttpDestination
 
 if TYPE_CHECKING:
     pass
@@ -272,7 +271,7 @@ def test_a_remote_publish_killed_at_any_step_is_finished_or_rolled_back_by_the_n
 
 
 def test_a_local_destination_that_cannot_be_written_is_a_clear_publish_error(tmp_path: Path) -> None:
-    from shopsync.publish import PublishError
+    from shopsync.transport import PublishError
 
     (tmp_path / "not-a-directory").write_text("a file where the destination's parent should be")
     sets = LocalSets(tmp_path / "not-a-directory" / "feeds")

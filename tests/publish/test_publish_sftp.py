@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import asyncssh
 import pytest
 
-from shopsync import config
-from shopsync.publish import OutgoingFile, PublishError, RetryPolicy, open_destination
+from shopsync.core import config
+from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
 
 if TYPE_CHECKING:
     from conftest import SftpServer

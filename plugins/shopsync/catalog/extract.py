@@ -37,7 +37,7 @@ from psycopg import sql as pg_sql
 from sqlalchemy.engine import Connection, Engine
 
 from shopsync.catalog.snapshot import GOODS_SCHEMA
-from shopsync.paths import read_sql
+from shopsync.core.sql import read_sql
 
 SCOPE_MARKER = re.compile(r"\{scope:([a-z_.]+)\}")
 PARAM_MARKER = re.compile(r"(?<![:\w]):([a-z_]+)\b")

@@ -58,7 +58,7 @@ from shopsync.catalog.validation.read_back import (
 )
 from shopsync.catalog.validation.rules import RejectedItem, Rejections, split_batch
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 log = logging.getLogger(__name__)
 BATCH = 2_500                       # goods per batch
@@ -334,12 +334,12 @@ class OfferReader:
 
 
 def _start_workers() -> list:
-    from shopsync.catalog.read_back_worker import WorkerProcess
+    from shopsync.catalog.read_back_worker import start_worker
 
     workers = []
     try:
         for _ in range(READ_BACK_WORKERS):
-            workers.append(WorkerProcess())
+            workers.append(start_worker())
     except OSError as exc:
         log.warning("reading feeds back in this process: cannot start a worker process (%s)", exc)
     return workers

@@ -7,7 +7,7 @@ read under the shop's publish lock; the workspace's copy of it when the destinat
 from __future__ import annotations
 
 from shopsync.catalog.position import older_datasets
-from shopsync.errors import PermanentError
+from shopsync.core.errors import PermanentError
 
 DEFAULT_MAX_DROP_PERCENT = 20.0
 

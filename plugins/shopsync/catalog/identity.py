@@ -29,8 +29,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shopsync.config import ShopSettings
-from shopsync.paths import sql_statement
+from shopsync.core.config import ShopSettings
+from shopsync.core.sql import sql_statement
 
 NON_CONTENT_SETTINGS = frozenset({"schedule", "destination", "orders_inbox", "owner", "alert_emails", "on_bad_item"})
 

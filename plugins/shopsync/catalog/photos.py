@@ -26,7 +26,7 @@ from typing import Literal
 
 from PIL import Image, ImageCms, ImageOps
 
-from shopsync.config import PhotoSettings
+from shopsync.core.config import PhotoSettings
 
 STATE_VERSION = 1
 BATCH_SIZE = 16                 # photos per worker task: amortises process hand-off, keeps memory flat

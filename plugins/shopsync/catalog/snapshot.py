@@ -24,26 +24,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-JEMALLOC_DECAY_MS = 1000
-
-
-def _use_jemalloc_for_arrow() -> None:
-    """Arrow allocates through jemalloc, returning freed pages after JEMALLOC_DECAY_MS: with pyarrow's default
-    (mimalloc) a 100k-goods export kept ~150 MB more resident at its peak for the same speed. Returning them at
-    once (decay 0) cost the same export 1.2 M more page faults, 2.5 s of system time; within a second the next
-    batch reuses them (bench/catalog_export.py, docs/decisions.md). Every module that handles catalog data
-    imports this one. ARROW_DEFAULT_MEMORY_POOL, when set, decides."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    try:
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
-        pa.jemalloc_set_decay_ms(JEMALLOC_DECAY_MS)
-    except NotImplementedError:       # a pyarrow built without jemalloc
-        pass
-
-
-_use_jemalloc_for_arrow()
-
 WRITE_BATCH = 10_000       # records per batch when writing dicts (customers, certificates)
 FILE_BATCH = 2_500         # rows per record batch in a snapshot file: what a reader holds decompressed at once
 MONEY = pa.decimal128(14, 2)

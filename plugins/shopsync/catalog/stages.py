@@ -14,13 +14,11 @@ an older state of stock to a shop would oversell.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,8 +30,9 @@ from shopsync.catalog import extract, identity, snapshot
 from shopsync.catalog.model import FeedContext
 from shopsync.catalog.position import is_older
 from shopsync.catalog.workspace import ShopWorkspace, new_file, new_run_id, read_json, run_key, write_json
-from shopsync.config import FeedSettings, ShopSettings
-from shopsync.paths import sql_statement
+from shopsync.core.config import FeedSettings, ShopSettings
+from shopsync.core.sql import sql_statement
+from shopsync.runtime.memory import gc_paused
 from shopsync.stock import shop_warehouses
 
 DATASETS = ("goods", "customers", "certificates")
@@ -76,24 +75,6 @@ class ExportRun:
 
 def _elapsed(started: float) -> float:
     return round(time.perf_counter() - started, 3)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a streaming pass over the catalog.
-
-    A pass allocates millions of short-lived, acyclic objects (records, items, XML elements); reference
-    counting frees them, but they also trigger full collections that scan every live object. At 100k goods
-    that was about a third of build_feeds' CPU time, with the same peak memory either way (bench/catalog_export.py).
-    Any cycles made meanwhile are collected once the pass ends.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _is_full(run: ExportRun, dataset: str) -> bool:
@@ -152,7 +133,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
             finally:
                 batches.close()         # its read-ahead thread is done with the connection before the rollback
         else:
-            with _gc_paused():
+            with gc_paused():
                 rows = snapshot.write_records(changes, _dataset_records(conn, run, dataset, scope), SCHEMA_OF[dataset])
     finally:
         conn.rollback()
@@ -287,7 +268,7 @@ def _refs_in(parquet: Path, skip: set[int] | frozenset[int] = frozenset()) -> It
 def resize_photos(run: ExportRun) -> dict:
     """Resize originals that changed (content-addressed by checksum: a photo shared by goods is done once)."""
     from shopsync.catalog.photos import process_photos
-    from shopsync.paths import photos_dir
+    from shopsync.core.paths import photos_dir
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
@@ -479,7 +460,7 @@ def _build_feeds(run: ExportRun) -> dict:
     write_json(run.run_dir_path("position.json"), {dataset: state.get(dataset, {}).get("position")
                                                    for dataset in DATASETS if state.get(dataset, {}).get("position")})
     ctx = feed_context(run)
-    with _gc_paused():
+    with gc_paused():
         photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
         catalog_stats, result = _write_catalog_pass(run, ctx, photos)
     rejections = result.rejections
@@ -679,7 +660,7 @@ def _photo_uploads(run: ExportRun, destination) -> tuple[list, set[str]]:
     """Photo files the destination does not have yet (every size of every photo a feed links to), and every
     photo it has once they are sent. A local destination is asked; for a remote one the workspace remembers
     what was sent to it (per kind, host, port and path: a moved destination gets every photo again)."""
-    from shopsync.publish.base import OutgoingFile
+    from shopsync.transport.base import OutgoingFile
 
     wanted = {f"{size.name}/{name}" for name in _photo_names_in_snapshot(run) for size in run.shop.photos.sizes}
     known = destination.known_photos(wanted)
@@ -691,7 +672,7 @@ def _photo_uploads(run: ExportRun, destination) -> tuple[list, set[str]]:
 
 
 def _uploaded_photos_path(run: ExportRun, destination) -> Path:
-    from shopsync.publish.sets import identity_key
+    from shopsync.catalog.publish.sets import identity_key
 
     return run.workspace.root / f"uploaded-photos.{identity_key(destination.identity)}.json"
 
@@ -699,14 +680,14 @@ def _uploaded_photos_path(run: ExportRun, destination) -> Path:
 def _published_manifest_path(run: ExportRun, destination) -> Path:
     """The workspace's copy of the last manifest published to this destination (the baseline when the
     destination's own manifest.json cannot be read)."""
-    from shopsync.publish.sets import identity_key
+    from shopsync.catalog.publish.sets import identity_key
 
     return run.workspace.root / f"published-manifest.{identity_key(destination.identity)}.json"
 
 
 def open_publish_target(run: ExportRun):
-    from shopsync.paths import project_root
-    from shopsync.publish.base import open_set_destination
+    from shopsync.catalog.publish.sets import open_set_destination
+    from shopsync.core.paths import project_root
 
     return open_set_destination(run.shop.destination, project_root(), run.workspace.root)
 
@@ -736,15 +717,15 @@ def _guarded_rows(run: ExportRun, feeds: list[dict]) -> dict[str, int]:
 
 
 def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
-    """The run's set, all or nothing (publish/sets.py): photos, feeds, manifest.json last.
+    """The run's set, all or nothing (catalog/publish/sets.py): photos, feeds, manifest.json last.
 
     Under the shop's publish lock, before anything is sent: an interrupted earlier publish is finished or rolled
     back, then the publish order rule and the shrink guard compare this set with the last published one.
     """
     from shopsync.catalog.guards import check_publish_order, check_shrink
-    from shopsync.publish.base import OutgoingFile
-    from shopsync.publish.manifest import ManifestEntry, build_manifest, write_manifest
-    from shopsync.publish.sets import FeedSet, new_set_id
+    from shopsync.catalog.publish.manifest import ManifestEntry, build_manifest, write_manifest
+    from shopsync.catalog.publish.sets import FeedSet, new_set_id
+    from shopsync.transport.base import OutgoingFile
 
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)

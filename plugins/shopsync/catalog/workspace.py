@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from shopsync.paths import local_dir
+from shopsync.core.paths import local_dir
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -50,13 +50,13 @@ from typing import Any, Literal
 import psycopg
 import sqlalchemy as sa
 
-from shopsync.config import OrderChecks
-from shopsync.errors import ShopsyncError
+from shopsync.core.config import OrderChecks
+from shopsync.core.errors import ShopsyncError
+from shopsync.core.sql import sql_statement
 from shopsync.orders.content import content_digest, order_content
 from shopsync.orders.customers import CustomerAction, customer_document, typed_phones
 from shopsync.orders.model import Order, OrderCustomer, OrderLine
 from shopsync.orders.pipeline import apply_documents, pipeline_connection
-from shopsync.orders.sql import statement
 
 ApplyStatus = Literal["applied", "skipped", "flagged", "conflict"]
 # The column types bound what can be stored: quantity numeric(14, 3), prices and total numeric(14, 2).
@@ -94,7 +94,9 @@ def apply_order(
     """
     document = order_document(shop_id, order, warehouse_ids, source_file_id, today, checks)
     with _one_transaction(target, dry_run) as conn:
-        answer = conn.execute(statement("apply_order"), {"document": json.dumps(document, ensure_ascii=False)})
+        answer = conn.execute(
+            sql_statement("orders/apply_order.sql"), {"document": json.dumps(document, ensure_ascii=False)}
+        )
         return _result(document["external_number"], json.loads(answer.scalar_one()), dry_run)
 
 

@@ -21,8 +21,8 @@ from typing import Any, Literal, NamedTuple
 import phonenumbers
 import sqlalchemy as sa
 
+from shopsync.core.sql import sql_statement
 from shopsync.orders.model import OrderCustomer
-from shopsync.orders.sql import statement
 
 CustomerAction = Literal["created", "updated", "unchanged"]
 
@@ -100,13 +100,13 @@ def upsert_customer(conn: sa.Connection, customer: OrderCustomer) -> CustomerMat
     create one customer, not two.
     """
     document = json.dumps(customer_document(customer), ensure_ascii=False)
-    row = conn.execute(statement("upsert_customer"), {"customer": document}).one()
+    row = conn.execute(sql_statement("orders/upsert_customer.sql"), {"customer": document}).one()
     return CustomerMatch(row.customer_id, row.action, list(row.reasons))
 
 
 def names_agree(conn: sa.Connection, one: str, other: str) -> bool:
     """Whether two names are the same person's, by the rule the database matches customers with."""
-    return conn.execute(statement("names_agree"), {"one": one, "other": other}).scalar_one()
+    return conn.execute(sql_statement("orders/names_agree.sql"), {"one": one, "other": other}).scalar_one()
 
 
 def _clean(value: str | None) -> str | None:

@@ -15,7 +15,7 @@ import psycopg
 import sqlalchemy as sa
 
 from shopsync.orders.inbox import InboxError
-from shopsync.publish.base import PublishError
+from shopsync.transport.base import PublishError
 
 MAX_ATTEMPTS = 3
 # SQLSTATE classes that are about the data one order or file sent: data exception (22: a value that does not

@@ -7,7 +7,7 @@ a symlink, FIFO, socket or device is skipped with a warning and never opened or 
 move to archive/, rejected ones to quarantine/ with <name>.error.json beside them (the report is written
 first, so a file in quarantine always has its report); a move never replaces a file already there (the
 new one gets the time of the move in its name). Transports, connections and retries are the publishing ones
-(shopsync.publish.base).
+(shopsync.transport.base).
 
 One inbox has one reader (the shop's orders DAG); a second reader could race for the same file.
 """
@@ -25,9 +25,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from shopsync import config
-from shopsync.errors import ShopsyncError
-from shopsync.publish.base import FileStore, RemoteEntry, RetryPolicy, open_file_store, with_retries
+from shopsync.core import config
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport.base import FileStore, RemoteEntry, RetryPolicy, with_retries
+from shopsync.transport.open import open_file_store
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ class Inbox:
         return ready
 
     def read(self, name: str, max_bytes: int | None = None) -> bytes:
-        """The file's bytes; FileTooLarge (shopsync.publish.base) when it is over max_bytes, NotRegularFile
+        """The file's bytes; FileTooLarge (shopsync.transport.base) when it is over max_bytes, NotRegularFile
         when it is no longer a regular file (both without retrying: they are about the file, not the server)."""
         _check_name(name)
         content = self._retrying(lambda: self.store.read(name, max_bytes), f"read {name}")

@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError
 
-from shopsync.config import ShopSettings
-from shopsync.errors import PermanentError
+from shopsync.core.config import ShopSettings
+from shopsync.core.errors import PermanentError
+from shopsync.core.sql import sql_statement
 from shopsync.orders.apply import ApplyResult, apply_order, apply_orders
 from shopsync.orders.faults import MAX_ATTEMPTS, describe, is_environment_fault
 from shopsync.orders.formats import MAX_FILE_BYTES, parse_order_file
@@ -43,9 +44,8 @@ from shopsync.orders.inbox import (
     printable_name,
 )
 from shopsync.orders.model import CutOffFile, Order, ParsedFile, RejectedOrder, UnreadableFile
-from shopsync.orders.sql import statement
-from shopsync.publish.base import FileTooLarge, NotRegularFile, RemoteEntry, UnsuitableFile
 from shopsync.stock import shop_warehouses
+from shopsync.transport.base import FileTooLarge, NotRegularFile, RemoteEntry, UnsuitableFile
 
 log = logging.getLogger(__name__)
 # What the database says about one order's data (a constraint, a value that does not fit): that order is
@@ -139,17 +139,17 @@ def _applied_entry(position: int, result: ApplyResult) -> dict[str, Any]:
 def _start_file_record(engine: Engine, shop_id: str, file_name: str, digest: str) -> int:
     """The order_files row of this receipt; a run killed half way re-uses its 'processing' row."""
     with engine.begin() as conn:
-        existing = conn.execute(statement("find_processing_file"),
+        existing = conn.execute(sql_statement("orders/find_processing_file.sql"),
                                 {"shop_id": shop_id, "file_name": file_name, "sha256": digest}).scalar()
         if existing is not None:
             return existing
-        return conn.execute(statement("insert_order_file"),
+        return conn.execute(sql_statement("orders/insert_order_file.sql"),
                             {"shop_id": shop_id, "file_name": file_name, "sha256": digest}).scalar_one()
 
 
 def _finish_file_record(engine: Engine, outcome: FileOutcome) -> None:
     with engine.begin() as conn:
-        conn.execute(statement("finish_order_file"), {
+        conn.execute(sql_statement("orders/finish_order_file.sql"), {
             "id": outcome.file_id, "format": outcome.format,
             "status": "quarantined" if outcome.quarantined else "archived",
             "orders_total": outcome.total, "applied": outcome.applied, "skipped": outcome.skipped,
@@ -357,7 +357,7 @@ def _process_guarded(engine: Engine, shop: ShopSettings, outcome: FileOutcome, d
 
 def _count_attempt(engine: Engine, file_id: int) -> tuple[int, str | None]:
     with engine.begin() as conn:
-        row = conn.execute(statement("start_file_attempt"), {"id": file_id}).one()
+        row = conn.execute(sql_statement("orders/start_file_attempt.sql"), {"id": file_id}).one()
     return row.attempts, row.last_error
 
 
@@ -365,21 +365,21 @@ def _note_error(engine: Engine, file_id: int | None, error: str) -> None:
     """Best effort: the database may be the thing that failed."""
     try:
         with engine.begin() as conn:
-            conn.execute(statement("record_file_error"), {"id": file_id, "last_error": utf8_safe(error)})
+            conn.execute(sql_statement("orders/record_file_error.sql"), {"id": file_id, "last_error": utf8_safe(error)})
     except Exception:  # noqa: BLE001 - the run fails with the original error anyway
         log.warning("could not record the error of order file %s", file_id)
 
 
 def _remember_cut_off(engine: Engine, outcome: FileOutcome, size: int, mtime: float) -> None:
     with engine.begin() as conn:
-        conn.execute(statement("record_cut_off"), {"id": outcome.file_id, "size": size, "mtime": mtime})
+        conn.execute(sql_statement("orders/record_cut_off.sql"), {"id": outcome.file_id, "size": size, "mtime": mtime})
 
 
 def take_back_changed_cut_off_files(engine: Engine, shop: ShopSettings, inbox) -> list[str]:
     """Files quarantined as cut off whose copy in quarantine changed since (the upload went on): moved back
     into the inbox, to be taken like new files once they settle. Returns their inbox names."""
     with engine.connect() as conn:
-        suspects = conn.execute(statement("cut_off_files"), {"shop_id": shop.id}).all()
+        suspects = conn.execute(sql_statement("orders/cut_off_files.sql"), {"shop_id": shop.id}).all()
     if not suspects:
         return []
     present = inbox.quarantined_entries()
@@ -394,7 +394,7 @@ def take_back_changed_cut_off_files(engine: Engine, shop: ShopSettings, inbox) -
             log.warning("%s: %s changed in quarantine since it was set aside as cut off; taken again as %s",
                         shop.id, row.stored_as, taken[-1])
         with engine.begin() as conn:
-            conn.execute(statement("mark_retaken"), {"id": row.id})
+            conn.execute(sql_statement("orders/mark_retaken.sql"), {"id": row.id})
     return taken
 
 
@@ -408,7 +408,8 @@ class DatabaseSettleLog:
         moment = datetime.fromtimestamp(now, UTC)
         steady: set[str] = set()
         with self.engine.begin() as conn:
-            known = {row.name: row for row in conn.execute(statement("inbox_sightings"), {"shop_id": self.shop_id})}
+            sightings = conn.execute(sql_statement("orders/inbox_sightings.sql"), {"shop_id": self.shop_id})
+            known = {row.name: row for row in sightings}
             for entry in entries:
                 key = printable_name(entry.name)
                 seen = known.get(key)
@@ -416,12 +417,12 @@ class DatabaseSettleLog:
                     if (moment - seen.first_seen).total_seconds() >= settle_seconds:
                         steady.add(entry.name)
                     continue
-                conn.execute(statement("upsert_inbox_sighting"), {
+                conn.execute(sql_statement("orders/upsert_inbox_sighting.sql"), {
                     "shop_id": self.shop_id, "name": key, "size": entry.size, "mtime": entry.mtime,
                     "first_seen": moment})
                 if settle_seconds <= 0:
                     steady.add(entry.name)
-            conn.execute(statement("forget_inbox_sightings"), {
+            conn.execute(sql_statement("orders/forget_inbox_sightings.sql"), {
                 "shop_id": self.shop_id, "names": [printable_name(entry.name) for entry in entries]})
         return steady
 
@@ -438,7 +439,10 @@ def _file_away(engine: Engine, inbox, outcome: FileOutcome) -> None:
 
 def _record_location(engine: Engine, outcome: FileOutcome) -> None:
     with engine.begin() as conn:
-        conn.execute(statement("set_order_file_location"), {"id": outcome.file_id, "stored_as": outcome.destination})
+        conn.execute(
+            sql_statement("orders/set_order_file_location.sql"),
+            {"id": outcome.file_id, "stored_as": outcome.destination},
+        )
 
 
 def reapply_interval(engine: Engine, shop: ShopSettings, inbox, start: datetime, end: datetime) -> IngestSummary:
@@ -464,7 +468,7 @@ def reapply_interval(engine: Engine, shop: ShopSettings, inbox, start: datetime,
 def files_received_between(engine: Engine, shop_id: str, start: datetime, end: datetime) -> list[sa.Row]:
     """Archived receipts of an interval: what a backfill of the ingest DAG re-applies."""
     with engine.connect() as conn:
-        return conn.execute(statement("files_received_between"),
+        return conn.execute(sql_statement("orders/files_received_between.sql"),
                             {"shop_id": shop_id, "start": start, "end": end}).all()
 
 

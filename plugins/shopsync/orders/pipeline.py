@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from psycopg import pq
 from sqlalchemy.pool import NullPool
 
-from shopsync.paths import read_sql
+from shopsync.core.sql import read_sql
 
 # Orders sent and not yet answered. Their statements (~1-2 KB each) and answers (~0.3 KB) stay far below
 # the socket buffers, so neither side can block the other while both are writing.

@@ -15,8 +15,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from shopsync import stock
-from shopsync.errors import PermanentError
-from shopsync.orders.sql import statement
+from shopsync.core.errors import PermanentError
+from shopsync.core.sql import sql_statement
 
 CANCELLABLE = ("new", "reserved")
 
@@ -32,7 +32,7 @@ def reserve(conn: sa.Connection, invoice_id: int, warehouse_ids: Iterable[int]) 
     such an invoice stays 'new' until it is cancelled.
     """
     _require(conn, invoice_id, ("new",), "reserved")
-    lines = conn.execute(statement("unreserved_lines"), {"invoice_id": invoice_id}).all()
+    lines = conn.execute(sql_statement("orders/unreserved_lines.sql"), {"invoice_id": invoice_id}).all()
     usable = [line for line in lines if line.good_id is not None and line.quantity > 0]
     missing = [line for line in usable if line.missing > 0]
     got = stock.reserve_lines(conn, invoice_id, [(line.line_no, line.good_id, line.missing) for line in missing],
@@ -55,7 +55,7 @@ def ship(
         raise PermanentError(f"invoice {invoice_id}: a carrier is needed to ship it")
     _require(conn, invoice_id, ("reserved",), "shipped", hint=" (reserve all its goods first)")
     stock.ship_invoice(conn, invoice_id)
-    note_id = conn.execute(statement("insert_delivery_note"), {
+    note_id = conn.execute(sql_statement("orders/insert_delivery_note.sql"), {
         "invoice_id": invoice_id, "carrier": carrier.strip(),
         "waybill_number": waybill_number, "cod_amount": cod_amount,
     }).scalar_one()
@@ -66,8 +66,8 @@ def ship(
 def deliver(conn: sa.Connection, invoice_id: int, cod_received: bool) -> None:
     """The carrier delivered. Cash on delivery received makes the invoice paid; missing, it needs attention."""
     invoice = _require(conn, invoice_id, ("shipped",), "delivered")
-    conn.execute(statement("deliver_notes"), {"invoice_id": invoice_id, "cod_received": cod_received})
-    conn.execute(statement("mark_invoice_delivered"), {
+    conn.execute(sql_statement("orders/deliver_notes.sql"), {"invoice_id": invoice_id, "cod_received": cod_received})
+    conn.execute(sql_statement("orders/mark_invoice_delivered.sql"), {
         "invoice_id": invoice_id,
         "cod_received": cod_received,
         "cod_missing": invoice.payment_status == "cod" and not cod_received,
@@ -80,9 +80,12 @@ def cancel(conn: sa.Connection, invoice_id: int, reason: str) -> dict[int, Decim
     released = stock.release_invoice(conn, invoice_id)
     # Customer row before certificates: the same lock order as apply_order.
     if invoice.customer_id is not None and invoice.bonus_paid > 0:
-        conn.execute(statement("refund_bonus"), {"customer_id": invoice.customer_id, "bonus": invoice.bonus_paid})
-    conn.execute(statement("restore_certificates"), {"invoice_id": invoice_id})
-    conn.execute(statement("cancel_invoice"), {"invoice_id": invoice_id, "reason": reason})
+        conn.execute(
+            sql_statement("orders/refund_bonus.sql"),
+            {"customer_id": invoice.customer_id, "bonus": invoice.bonus_paid},
+        )
+    conn.execute(sql_statement("orders/restore_certificates.sql"), {"invoice_id": invoice_id})
+    conn.execute(sql_statement("orders/cancel_invoice.sql"), {"invoice_id": invoice_id, "reason": reason})
     return released
 
 
@@ -90,18 +93,18 @@ def list_invoices(
     conn: sa.Connection, shop_id: str, status: str | None = None, attention: bool = False
 ) -> list[sa.Row]:
     """A shop's invoices, oldest first, optionally of one status or only those needing attention."""
-    return conn.execute(statement("list_invoices"),
+    return conn.execute(sql_statement("orders/list_invoices.sql"),
                         {"shop_id": shop_id, "status": status, "attention": attention}).all()
 
 
 def open_conflicts(conn: sa.Connection, shop_id: str) -> list[sa.Row]:
     """A shop's order numbers sent again with other content that no person has resolved yet."""
-    return conn.execute(statement("list_open_conflicts"), {"shop_id": shop_id}).all()
+    return conn.execute(sql_statement("orders/list_open_conflicts.sql"), {"shop_id": shop_id}).all()
 
 
 def resolve_conflict(conn: sa.Connection, shop_id: str, conflict_id: int, note: str) -> int:
     """Mark a conflict resolved (the person has dealt with the second version); returns its invoice id."""
-    invoice_id = conn.execute(statement("resolve_conflict"),
+    invoice_id = conn.execute(sql_statement("orders/resolve_conflict.sql"),
                               {"shop_id": shop_id, "conflict_id": conflict_id, "note": note}).scalar()
     if invoice_id is None:
         raise PermanentError(f"shop {shop_id}: no open conflict {conflict_id}")
@@ -111,7 +114,7 @@ def resolve_conflict(conn: sa.Connection, shop_id: str, conflict_id: int, note: 
 def _require(
     conn: sa.Connection, invoice_id: int, allowed: tuple[str, ...], target: str, hint: str = ""
 ) -> sa.Row:
-    invoice = conn.execute(statement("lock_invoice"), {"invoice_id": invoice_id}).first()
+    invoice = conn.execute(sql_statement("orders/lock_invoice.sql"), {"invoice_id": invoice_id}).first()
     if invoice is None:
         raise PermanentError(f"invoice {invoice_id} does not exist")
     if invoice.status not in allowed:
@@ -122,4 +125,4 @@ def _require(
 
 
 def _set_status(conn: sa.Connection, invoice_id: int, status: str) -> None:
-    conn.execute(statement("set_invoice_status"), {"invoice_id": invoice_id, "status": status})
+    conn.execute(sql_statement("orders/set_invoice_status.sql"), {"invoice_id": invoice_id, "status": status})

@@ -11,8 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.db import copy_rows
-from shopsync.paths import photos_dir
+from shopsync.core.db import copy_rows
+from shopsync.core.paths import photos_dir
 from shopsync.seed import catalog as cat
 from shopsync.seed import goods as gd
 from shopsync.seed import people

@@ -293,7 +293,7 @@ def writer_items() -> list[CatalogItem]:
 ])
 def test_feeds_from_the_real_writers_pass(tmp_path: Path, ctx: FeedContext, profile: str, encoding: str) -> None:
     from shopsync.catalog.feeds import SORT_KEYS, get_writer
-    from shopsync.config import FeedSettings
+    from shopsync.core.config import FeedSettings
 
     photos = tmp_path / "photos"
     (photos / "detail").mkdir(parents=True)

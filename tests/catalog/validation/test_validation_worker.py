@@ -11,7 +11,7 @@ import pytest
 from shopsync.catalog.stages import VALIDATE_STAGE, ExportRun
 from shopsync.catalog.validation import worker as worker_module
 from shopsync.catalog.validation.worker import ValidationWorker
-from shopsync.config import ShopSettings
+from shopsync.core.config import ShopSettings
 
 
 def test_a_failure_in_the_helper_is_raised_in_the_caller(local_dir):

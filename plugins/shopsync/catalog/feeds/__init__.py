@@ -17,7 +17,7 @@ from shopsync.catalog.feeds.companions import CustomersCsvWriter, GiftCertificat
 from shopsync.catalog.feeds.torgsoft_csv import TorgsoftCsvWriter
 from shopsync.catalog.feeds.woocommerce_csv import WooCommerceCsvWriter
 from shopsync.catalog.feeds.yml import PromYmlWriter, RozetkaYmlWriter, YmlWriter
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 _WRITERS: dict[str, type] = {
     writer.profile: writer

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 RowKind = Literal["catalog", "customers", "certificates"]
 SortKey = Literal["good_id", "model_group"]

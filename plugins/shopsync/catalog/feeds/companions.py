@@ -28,7 +28,7 @@ from shopsync.catalog.feeds.base import (
 )
 from shopsync.catalog.feeds.csv_safety import protect_text
 from shopsync.catalog.model import CatalogItem, CertificateRow, CustomerRow, FeedContext
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 
 def companion_encoding(settings: FeedSettings) -> str:

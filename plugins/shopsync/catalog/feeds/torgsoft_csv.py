@@ -38,8 +38,8 @@ import pyarrow.compute as pc
 from shopsync.catalog.columns import batches_from_items
 from shopsync.catalog.feeds.base import Rendered, RowKind, SortKey, WriteStats, write_batches
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.config import FeedSettings
-from shopsync.errors import ConfigError
+from shopsync.core.config import FeedSettings
+from shopsync.core.errors import ConfigError
 
 DELIMITER = ";"
 LINE_END = "\r\n"

@@ -52,7 +52,7 @@ from shopsync.catalog.feeds.base import (
     has_promo,
 )
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 GOOD_ID_META = "Meta: _shopsync_good_id"
 BASE_COLUMNS: tuple[str, ...] = (

@@ -60,7 +60,7 @@ from shopsync.catalog.feeds.base import (
     write_batches,
 )
 from shopsync.catalog.model import CatalogItem, Category, FeedContext
-from shopsync.config import FeedSettings
+from shopsync.core.config import FeedSettings
 
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 FOOTER = "</offers>\n</shop>\n</yml_catalog>\n"

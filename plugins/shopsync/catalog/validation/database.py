@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from shopsync.catalog import extract
-from shopsync.paths import sql_statement
+from shopsync.core.sql import sql_statement
 
 SAMPLE_SIZE = 200
 MAX_REPORTED = 20

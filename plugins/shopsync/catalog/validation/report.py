@@ -10,7 +10,7 @@ from pathlib import Path
 
 from shopsync.catalog.validation.results import FeedValidation
 from shopsync.catalog.validation.rules import CONTROL_CHARACTERS, Rejections
-from shopsync.paths import include_dir
+from shopsync.core.paths import include_dir
 
 
 def summarize(validations: list[FeedValidation], rejections: Rejections) -> str:

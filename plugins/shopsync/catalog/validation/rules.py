@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.errors import PermanentError
+from shopsync.core.errors import PermanentError
 
 if TYPE_CHECKING:
     import pyarrow as pa

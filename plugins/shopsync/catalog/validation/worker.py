@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from shopsync.catalog.read_back_worker import WorkerProcess, serve
+from shopsync.runtime.workers import WorkerProcess, serve
 
 
 class ValidationWorker:

@@ -19,9 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from shopsync.orders.formats import prom, rozetka, torgsoft_json, woocommerce
@@ -31,6 +29,7 @@ from shopsync.orders.formats.limits import MAX_ORDER_NUMBER, cut_free_text, limi
 from shopsync.orders.formats.reader import FieldReader, kind_of
 from shopsync.orders.formats.xml_orders import torgsoft_xml_entries
 from shopsync.orders.model import Order, ParsedFile, RejectedOrder, UnreadableFile
+from shopsync.runtime.memory import gc_paused
 
 __all__ = ["FORMATS", "MAX_FILE_BYTES", "parse_order_file"]
 
@@ -57,25 +56,10 @@ def parse_order_file(data: bytes, file_name: str, fmt: str = "auto") -> ParsedFi
             raise UnreadableFile(f"XML order files are accepted only in the Torgsoft layout, not for {_label(fmt)}")
         entries = torgsoft_xml_entries(text)
         return _parse_entries(entries, "torgsoft_xml", shapes=["torgsoft_xml"] * len(entries))
-    with _cyclic_gc_paused(when=len(data) > _LARGE_FILE_BYTES):
+    with gc_paused(when=len(data) > _LARGE_FILE_BYTES):
         entries = order_entries(load_json(text))
         shapes = [detect_shape(entry) for entry in entries]
         return _parse_entries(entries, _file_format(entries, shapes, fmt), shapes)
-
-
-@contextmanager
-def _cyclic_gc_paused(when: bool) -> Iterator[None]:
-    """A big JSON document is millions of acyclic objects; the cycle collector would rescan them all again
-    and again while orders are built (about a quarter of the time for 100k orders). Reference counting
-    still frees everything; the collector resumes afterwards."""
-    was_enabled = gc.isenabled()
-    if when:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if when and was_enabled:
-            gc.enable()
 
 
 def _file_format(entries: list[Any], shapes: list[str | None], fmt: str) -> str:

@@ -1,6 +1,6 @@
 """The thin layer between Airflow and shopsync: connections, run context, DAG defaults, alerts.
 
-With shopsync.alerts, the only modules of the package that import Airflow (lazily,
+With shopsync.airflow.alerts, the only modules of the package that import Airflow (lazily,
 inside functions), so the rest runs and is tested without a scheduler.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from shopsync.config import ShopSettings, scan_shops
+from shopsync.core.config import ShopSettings, scan_shops
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ STOCK_CHANGED_ASSET = "shopsync_stock_changed"
 
 
 def default_args(shop: ShopSettings) -> dict[str, Any]:
-    from shopsync.alerts import make_failure_alert
+    from shopsync.airflow.alerts import make_failure_alert
 
     return {
         "on_failure_callback": make_failure_alert(shop.alert_emails, shop.id),
@@ -43,7 +43,7 @@ def fail_fast_policy():
     a shrink guard) fails the task at once, with one alert; anything else retries as `retries` says."""
     from airflow.sdk import ExceptionRetryPolicy, RetryAction, RetryRule
 
-    from shopsync.errors import PermanentError
+    from shopsync.core.errors import PermanentError
 
     return ExceptionRetryPolicy(rules=[RetryRule(
         exception=PermanentError, action=RetryAction.FAIL,
@@ -54,11 +54,16 @@ def fail_fast_policy():
 def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
     """The body of every shopsync task (under @task): a database lost mid-run (connection terminated, server
     restarted, database dropped) becomes DatabaseUnavailable, one clear line, which the task retries."""
-    from shopsync.db import database_failures_as_unavailable
+    from shopsync.airflow.connections import connection_from_airflow
+    from shopsync.core.db import database_failures_as_unavailable
+    from shopsync.runtime.memory import use_jemalloc_for_arrow
+    from shopsync.transport.connections import use_task_connections
 
     if inspect.isgeneratorfunction(function):
         @functools.wraps(function)
         def generator_body(*args: Any, **kwargs: Any) -> Any:
+            use_task_connections(connection_from_airflow)
+            use_jemalloc_for_arrow()
             with database_failures_as_unavailable():
                 return (yield from function(*args, **kwargs))
 
@@ -67,6 +72,8 @@ def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(function)
     def body(*args: Any, **kwargs: Any) -> Any:
+        use_task_connections(connection_from_airflow)
+        use_jemalloc_for_arrow()
         with database_failures_as_unavailable():
             return function(*args, **kwargs)
 
@@ -91,7 +98,7 @@ def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
 
 def raise_for_invalid_shop_files() -> None:
     """The import error of dags/shop_settings.py: one line per invalid shop file, naming the file and key."""
-    from shopsync.errors import ConfigError
+    from shopsync.core.errors import ConfigError
 
     _, problems = scan_shops()
     if problems:
@@ -108,8 +115,8 @@ def accounting_db_url() -> str:
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
-    from shopsync.db import resolve_db_url
-    from shopsync.errors import DatabaseUrlError
+    from shopsync.core.db import resolve_db_url
+    from shopsync.core.errors import DatabaseUrlError
 
     try:
         conn = Connection.get(ACCOUNTING_CONN_ID)
@@ -127,7 +134,7 @@ def accounting_db_url() -> str:
 
 
 def accounting_engine():
-    from shopsync.db import get_engine
+    from shopsync.core.db import get_engine
 
     return get_engine(accounting_db_url())
 
@@ -145,7 +152,7 @@ def data_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
 
 def export_run(shop_id: str, context: dict[str, Any]):
     from shopsync.catalog.stages import ExportRun
-    from shopsync.config import get_shop
+    from shopsync.core.config import get_shop
 
     start, end = data_interval(context)
     params = context.get("params") or {}
@@ -165,10 +172,10 @@ def silence_noisy_libraries() -> None:
 
 def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
     """One ingest DAG run: the inbox's ready files, plus the interval's archived files for backfills."""
-    from shopsync.config import get_shop
+    from shopsync.core.config import get_shop
+    from shopsync.core.paths import project_root
     from shopsync.orders.inbox import open_inbox
     from shopsync.orders.ingest import IngestSummary, ingest_inbox, reapply_interval
-    from shopsync.paths import project_root
 
     shop = get_shop(shop_id)
     dag_run = context["dag_run"]

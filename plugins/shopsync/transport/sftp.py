@@ -24,8 +24,8 @@ import paramiko
 from paramiko.sftp import CMD_CLOSE, CMD_HANDLE, CMD_NAME, CMD_OPENDIR, CMD_READDIR, SFTPError
 from paramiko.sftp_attr import SFTPAttributes
 
-from shopsync.errors import ShopsyncError
-from shopsync.publish.base import (
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport.base import (
     FileTooLarge,
     NotRegularFile,
     PermanentTransferError,
@@ -33,7 +33,7 @@ from shopsync.publish.base import (
     RemoteEntry,
     temp_path_for,
 )
-from shopsync.publish.connections import ConnectionInfo
+from shopsync.transport.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
 

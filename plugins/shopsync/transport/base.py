@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
-from shopsync import config
-from shopsync.errors import ShopsyncError
-from shopsync.publish.connections import get_connection, scrub
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport.connections import scrub
 
 log = logging.getLogger(__name__)
 
@@ -289,68 +288,3 @@ class FileStoreDestination:
             error_class=PublishError,
             secrets_to_hide=self.store.secrets,
         )
-
-
-def resolve_local_path(path: str, base_dir: Path) -> Path:
-    candidate = Path(path)
-    return candidate if candidate.is_absolute() else base_dir / candidate
-
-
-def open_file_store(kind: str, path: str, conn_id: str | None, base_dir: Path) -> FileStore:
-    """The store for a local/ftp/sftp directory setting (shared by destinations and the orders inbox)."""
-    # Imported here: the transport modules import this one, and paramiko loads only when SFTP is used
-    if kind == "local":
-        from shopsync.publish.local import LocalFiles
-
-        return LocalFiles(resolve_local_path(path, base_dir))
-    if not conn_id:
-        raise ShopsyncError(f"{kind} transport needs conn_id (an Airflow Connection id)")
-    connection = get_connection(conn_id)
-    if kind == "ftp":
-        from shopsync.publish.ftp import FtpFiles
-
-        return FtpFiles(connection, path)
-    if kind == "sftp":
-        from shopsync.publish.sftp import SftpFiles
-
-        return SftpFiles(connection, path)
-    raise ShopsyncError(f"unknown file transport {kind!r} (expected local, ftp or sftp)")
-
-
-def open_destination(
-    settings: config.Destination, base_dir: Path, retry: RetryPolicy | None = None
-) -> Destination:
-    """The destination a shop publishes to; relative local paths are resolved against base_dir."""
-    if settings.kind == "http":
-        from shopsync.publish.http_upload import HttpDestination
-
-        if not settings.conn_id:
-            raise ShopsyncError("http destination needs conn_id (an Airflow Connection id)")
-        return HttpDestination(get_connection(settings.conn_id), settings.path, settings.method, retry)
-    store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
-    return FileStoreDestination(store, retry)
-
-
-def destination_identity(settings: config.Destination, base_dir: Path) -> dict[str, Any]:
-    """Where a destination really is (kind, host, port, path): what was uploaded is remembered per identity."""
-    if settings.kind == "local":
-        return {"kind": "local", "host": "", "port": 0, "path": os.path.abspath(resolve_local_path(settings.path,
-                                                                                                  base_dir))}
-    connection = get_connection(settings.conn_id or "")
-    return {"kind": settings.kind, "host": connection.host, "port": connection.port or 0, "path": settings.path}
-
-
-def open_set_destination(settings: config.Destination, base_dir: Path, workspace_root: Path,
-                         retry: RetryPolicy | None = None) -> Any:
-    """Where a shop's feed sets go, all or nothing (sets.py): LocalSets or RemoteSets with its journal."""
-    from shopsync.publish.sets import LocalSets, RemoteSets, StoreTransport, identity_key
-
-    if settings.kind == "local":
-        return LocalSets(resolve_local_path(settings.path, base_dir))
-    identity = destination_identity(settings, base_dir)
-    journal = workspace_root / f"publish-journal.{identity_key(identity)}.json"
-    if settings.kind == "http":
-        destination = open_destination(settings, base_dir, retry)
-        return RemoteSets(destination, identity, journal)
-    store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
-    return RemoteSets(StoreTransport(store, retry), identity, journal)

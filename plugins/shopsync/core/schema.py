@@ -1,4 +1,5 @@
-"""Versioned schema: applies include/sql/schema/NNN_name.sql in order, once each."""
+"""Versioned schema: applies include/sql/schema/NNN_name.sql in order, once each, then every function of
+include/sql/functions/ (CREATE OR REPLACE: the function files are the functions' source of truth)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.paths import sql_path
+from shopsync.core.sql import sql_path
 
 MIGRATION_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
 # Serialises concurrent `db init` runs (an arbitrary constant key).
@@ -43,6 +44,16 @@ def run_script(conn: sa.Connection, script: str) -> None:
         cur.execute(script)
 
 
+def function_files() -> list[Path]:
+    return sorted(sql_path("functions").glob("*.sql"))
+
+
+def apply_functions(conn: sa.Connection) -> None:
+    """(Re)create every PL/pgSQL and SQL function from its own file; run after the numbered migrations."""
+    for path in function_files():
+        run_script(conn, path.read_text(encoding="utf-8"))
+
+
 def init_schema(engine: Engine) -> list[Migration]:
     """Create or upgrade the schema; returns the migrations applied now (empty when up to date)."""
     applied_now = []
@@ -63,6 +74,7 @@ def init_schema(engine: Engine) -> list[Migration]:
                 {"v": migration.version, "n": migration.name},
             )
             applied_now.append(migration)
+        apply_functions(conn)
     return applied_now
 
 

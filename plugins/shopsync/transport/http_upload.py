@@ -19,8 +19,8 @@ from urllib.parse import quote
 
 import requests
 
-from shopsync.errors import ShopsyncError
-from shopsync.publish.base import (
+from shopsync.core.errors import ShopsyncError
+from shopsync.transport.base import (
     OutgoingFile,
     PublishError,
     PutResult,
@@ -30,7 +30,7 @@ from shopsync.publish.base import (
     file_digest,
     with_retries,
 )
-from shopsync.publish.connections import ConnectionInfo
+from shopsync.transport.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ Order of precedence for the URL: an explicit argument, then ``SHOPSYNC_DB_URL``,
 then the embedded PostgreSQL kept under ``.local/pgdata`` (started on demand
 and left running, so Airflow task processes and the CLI share it).
 Airflow tasks look up the ``shopsync_accounting`` Connection first (see
-``shopsync.airflow_tasks``) and pass its URI here.
+``shopsync.airflow.tasks``) and pass its URI here.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-from shopsync.errors import DatabaseUnavailable, DatabaseUrlError
-from shopsync.paths import local_dir
-from shopsync.redaction import redact_text, redact_url
+from shopsync.core.errors import DatabaseUnavailable, DatabaseUrlError
+from shopsync.core.paths import local_dir
+from shopsync.core.redaction import redact_text, redact_url
 
 EMBEDDED_DATABASE = "shopsync"
 DB_URL_ENV = "SHOPSYNC_DB_URL"

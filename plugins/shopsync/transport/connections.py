@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shopsync.errors import ShopsyncError
+from shopsync.core.errors import ShopsyncError
 
 SECRET_EXTRA_KEYS = frozenset({"private_key", "private_key_passphrase", "password", "passphrase", "token"})
 TASK_RUNNER_MODULE = "airflow.sdk.execution_time.task_runner"
@@ -72,10 +73,21 @@ def env_var_name(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
 
+ConnectionLookup = Callable[[str], ConnectionInfo]
+_task_connections: ConnectionLookup | None = None
+
+
+def use_task_connections(lookup: ConnectionLookup | None) -> None:
+    """Where get_connection asks inside an Airflow task: set by the task glue (shopsync.airflow.tasks.shop_task),
+    so that this room never imports Airflow."""
+    global _task_connections
+    _task_connections = lookup
+
+
 def get_connection(conn_id: str) -> ConnectionInfo:
     """The connection `conn_id`: from Airflow inside a task, else from the AIRFLOW_CONN_<ID> variable."""
-    if running_in_airflow_task():
-        return _connection_from_airflow(conn_id)
+    if _task_connections is not None and running_in_airflow_task():
+        return _task_connections(conn_id)
     raw = os.environ.get(env_var_name(conn_id))
     if raw is None or not raw.strip():
         raise ShopsyncError(
@@ -93,25 +105,6 @@ def running_in_airflow_task() -> bool:
     """
     task_runner = sys.modules.get(TASK_RUNNER_MODULE)
     return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
-
-
-def _connection_from_airflow(conn_id: str) -> ConnectionInfo:
-    from airflow.sdk import Connection
-
-    try:
-        conn = Connection.get(conn_id)
-    except Exception as exc:  # AirflowNotFoundException and backend errors; their text names no secret
-        raise ShopsyncError(f"connection {conn_id!r}: Airflow could not provide it ({type(exc).__name__})") from None
-    return ConnectionInfo(
-        conn_id=conn_id,
-        conn_type=conn.conn_type or "",
-        host=conn.host or "",
-        port=conn.port,
-        login=conn.login or "",
-        password=conn.password or "",
-        schema=conn.schema or "",
-        extra=dict(conn.extra_dejson or {}),
-    )
 
 
 def parse_connection(conn_id: str, raw: str) -> ConnectionInfo:

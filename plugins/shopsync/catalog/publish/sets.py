@@ -36,7 +36,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from shopsync.publish.base import (
+from shopsync.core import config
+from shopsync.transport.base import (
     FileStore,
     OutgoingFile,
     PublishError,
@@ -47,7 +48,8 @@ from shopsync.publish.base import (
     file_digest,
     with_retries,
 )
-from shopsync.publish.local import fsync_path
+from shopsync.transport.local import fsync_path
+from shopsync.transport.open import destination_identity, open_destination, open_file_store, resolve_local_path
 
 log = logging.getLogger(__name__)
 
@@ -414,3 +416,17 @@ class StoreTransport:
                                  store_reset=self.store.reset, error_class=PublishError,
                                  secrets_to_hide=self.store.secrets)
         return result
+
+
+def open_set_destination(settings: config.Destination, base_dir: Path, workspace_root: Path,
+                         retry: RetryPolicy | None = None) -> Any:
+    """Where a shop's feed sets go, all or nothing (sets.py): LocalSets or RemoteSets with its journal."""
+    if settings.kind == "local":
+        return LocalSets(resolve_local_path(settings.path, base_dir))
+    identity = destination_identity(settings, base_dir)
+    journal = workspace_root / f"publish-journal.{identity_key(identity)}.json"
+    if settings.kind == "http":
+        destination = open_destination(settings, base_dir, retry)
+        return RemoteSets(destination, identity, journal)
+    store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
+    return RemoteSets(StoreTransport(store, retry), identity, journal)

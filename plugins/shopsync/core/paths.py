@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import os
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sqlalchemy import TextClause
 
 
 def project_root() -> Path:
     """The checkout this package lives in (or SHOPSYNC_HOME)."""
     if home := os.environ.get("SHOPSYNC_HOME"):
         return Path(home).resolve()
-    return Path(__file__).resolve().parents[2]
+    return Path(__file__).resolve().parents[3]
 
 
 def include_dir() -> Path:
     return project_root() / "include"
-
-
-def sql_path(relative: str) -> Path:
-    return include_dir() / "sql" / relative
-
-
-def read_sql(relative: str) -> str:
-    """One SQL statement from include/sql/ (each statement lives in its own file)."""
-    return sql_path(relative).read_text(encoding="utf-8")
-
-
-@cache
-def sql_statement(relative: str) -> TextClause:
-    """read_sql as a SQLAlchemy statement, read once per process."""
-    from sqlalchemy import text
-
-    return text(read_sql(relative))
 
 
 def local_dir() -> Path:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from shopsync.publish.base import FileTooLarge, NotRegularFile, RemoteEntry, temp_path_for
+from shopsync.transport.base import FileTooLarge, NotRegularFile, RemoteEntry, temp_path_for
 
 COPY_CHUNK = 1024 * 1024
 # Opening never follows a symlink and never waits on a FIFO (read() refuses both after the open).

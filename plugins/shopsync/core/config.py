@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shopsync.errors import ConfigError
-from shopsync.paths import project_root, shops_dir
+from shopsync.core.errors import ConfigError
+from shopsync.core.paths import project_root, shops_dir
 
 SHOP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ITEM_KEY = re.compile(r"^\d+\.[a-z_]+: ")

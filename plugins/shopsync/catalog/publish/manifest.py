@@ -1,6 +1,6 @@
 """The manifest of a published set: what was published, for which data interval, with sizes and checksums.
 
-It is published LAST (publish/sets.py), so a manifest on the destination means the whole set before it is
+It is published LAST (catalog/publish/sets.py), so a manifest on the destination means the whole set before it is
 complete; a reader compares each file's sha256 with it. The export adds the set's id, the run and the
 database position its data was read at (`database_position`, per data set: catalog/position.py).
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from shopsync.publish.base import Destination, OutgoingFile, PutResult, file_digest
+from shopsync.transport.base import Destination, OutgoingFile, PutResult, file_digest
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1

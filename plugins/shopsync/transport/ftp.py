@@ -19,14 +19,14 @@ import sys
 from datetime import UTC, datetime
 from typing import BinaryIO
 
-from shopsync.publish.base import (
+from shopsync.transport.base import (
     FileTooLarge,
     PermanentTransferError,
     RemoteDirectoryStore,
     RemoteEntry,
     temp_path_for,
 )
-from shopsync.publish.connections import ConnectionInfo
+from shopsync.transport.connections import ConnectionInfo
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ Decisions:
 - No secrets: the SMTP password and credentials inside URLs are replaced by *** in every field,
   and inside a task so is every secret Airflow masks in logs (connection passwords, extras).
 
-This module imports Airflow lazily (inside functions), like `shopsync.airflow_tasks`.
+This module imports Airflow lazily (inside functions), like `shopsync.airflow.tasks`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from shopsync.paths import include_dir
+from shopsync.core.paths import include_dir
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ def _report_sentence(message: str) -> str:
 def redact_text(text: str, secrets: Iterable[str]) -> str:
     """Text safe to mail: known secrets, URL passwords (user part and query string), `password=` settings
     and Airflow's masked secrets replaced by ***."""
-    from shopsync import redaction
+    from shopsync.core import redaction
 
     return _airflow_masked(redaction.redact_text(text, secrets))
 

@@ -1,0 +1,4 @@
+"""Publishing a shop's feeds: whole feed sets, all or nothing (sets.py), and the manifest (manifest.py).
+
+The stores they write through are in shopsync.transport.
+"""
