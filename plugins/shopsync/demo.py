@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from shopsync.core.config import ShopSettings, get_shop
 from shopsync.core.errors import ShopsyncError
 from shopsync.core.paths import project_root
+from shopsync.transport.open import resolve_local_path
 
 DEMO_SHOP = "demo"
 DEMO_GOODS = 300
@@ -139,7 +140,7 @@ def sample_orders(goods: list[tuple[int, str, str]]) -> list[dict]:
 
 
 def drop_sample_files(shop: ShopSettings, orders: list[dict]) -> list[Path]:
-    inbox = shop.resolve_path(shop.orders_inbox.path)
+    inbox = resolve_local_path(shop.orders_inbox.path, project_root())
     inbox.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     content = json.dumps(orders, ensure_ascii=False, indent=1).encode("utf-8")
@@ -213,7 +214,7 @@ def run_demo() -> int:
 
     step("catalog export: airflow dags test shop_demo__catalog_export" + (" (full)" if fresh else ""))
     dags_test("shop_demo__catalog_export", env, logs, {"full": True} if fresh else None)
-    published = shop.resolve_path(shop.destination.path)
+    published = resolve_local_path(shop.destination.path, project_root())
     print_feeds(published)
 
     goods = goods_of_earlier_demo_orders(engine, shop) or goods_in_stock(engine, shop)
@@ -233,7 +234,8 @@ def run_demo() -> int:
 
     step(f"done in {time.perf_counter() - started:.0f} s")
     print(f"    feeds and photos:  {published}")
-    print(f"    order inbox:       {shop.resolve_path(shop.orders_inbox.path)} (archive/, quarantine/)")
+    inbox = resolve_local_path(shop.orders_inbox.path, project_root())
+    print(f"    order inbox:       {inbox} (archive/, quarantine/)")
     print(f"    run files:         {root / '.local' / 'shops' / shop.id / 'runs'}")
     print(f"    Airflow logs:      {Path(env['AIRFLOW_HOME']) / 'logs'}; demo logs: {logs}")
     print("    Airflow UI:        make airflow-ui  (then http://localhost:8080)")

@@ -11,14 +11,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shopsync.core.errors import ConfigError
-from shopsync.core.paths import project_root, shops_dir
+from shopsync.core.paths import shops_dir
 
 SHOP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ITEM_KEY = re.compile(r"^\d+\.[a-z_]+: ")
 
 CATALOG_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
 COMPANION_PROFILES = ("customers_csv", "wholesale_prices_csv", "gift_certificates_csv")
-ORDER_FORMATS = ("auto", "torgsoft_json", "prom", "rozetka", "woocommerce")
 # The published file of each profile when the settings name none (the writers' default_file; a test keeps
 # them equal). Here, so that settings are checked without importing the writers.
 DEFAULT_FEED_FILES = {
@@ -284,11 +283,6 @@ class ShopSettings(Strict):
     @property
     def photo_base_url(self) -> str:
         return (self.photos.base_url or f"{self.url}/photos").rstrip("/")
-
-    def resolve_path(self, path: str) -> Path:
-        """Local paths in settings are relative to the project root."""
-        candidate = Path(path)
-        return candidate if candidate.is_absolute() else project_root() / candidate
 
 
 def _first_clash(names: list[str]) -> tuple[int, int] | None:
