@@ -65,14 +65,16 @@ def test_plain_names_in_any_language_are_accepted(tmp_path: Path) -> None:
 
 
 def test_default_file_names_are_the_writers(tmp_path: Path) -> None:
-    from shopsync.catalog.feed_pass import delta_name
     from shopsync.catalog.feeds import feed_file_name
+    from shopsync.core.config import delta_name
 
     shop = load_shop(write_shop(tmp_path, shop_settings(
         feeds=[{"profile": profile, "delta": True} for profile in DEFAULT_FEED_FILES])))
     for feed in shop.feeds:
         assert feed.file_name == feed_file_name(feed)
         assert feed.published_names == [feed_file_name(feed), delta_name(feed_file_name(feed))]
+    assert (delta_name("prom.xml"), delta_name("TSGoods.trs"), delta_name("feed")) == (
+        "prom.delta.xml", "TSGoods.delta.trs", "feed.delta")
 
 
 @pytest.mark.parametrize("shop_id", ["../demo", "demo/../../etc", "/etc/passwd", "Demo", "demo.yaml", "", " demo",

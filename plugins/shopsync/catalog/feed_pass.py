@@ -58,7 +58,7 @@ from shopsync.catalog.validation.read_back import (
 )
 from shopsync.catalog.validation.rules import RejectedItem, Rejections, split_batch
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
-from shopsync.core.config import FeedSettings
+from shopsync.core.config import FeedSettings, delta_name
 
 log = logging.getLogger(__name__)
 BATCH = 2_500                       # goods per batch
@@ -115,11 +115,6 @@ class Target:
     @property
     def reads_back(self) -> bool:
         return self.feed.profile in PROFILES
-
-
-def delta_name(file_name: str) -> str:
-    stem, dot, ext = file_name.rpartition(".")
-    return f"{stem}.delta.{ext}" if dot else f"{file_name}.delta"
 
 
 def catalog_targets(feeds: list[FeedSettings], incremental: bool) -> list[Target]:

@@ -365,8 +365,8 @@ def _write_catalog_pass(run: ExportRun, ctx: FeedContext, photos) -> tuple[list[
 
 
 def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
-    from shopsync.catalog.feed_pass import delta_name
     from shopsync.catalog.feeds import feed_file_name
+    from shopsync.core.config import delta_name
 
     name = feed_file_name(feed)
     return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
@@ -374,10 +374,11 @@ def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
 
 def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, photos, changed_ids) -> list[dict]:
     """Catalog feeds in good id order whose writers work per good (CatalogItem), fed by fan_out."""
-    from shopsync.catalog.feed_pass import delta_name, is_good_id_catalog, item_batches
+    from shopsync.catalog.feed_pass import is_good_id_catalog, item_batches
     from shopsync.catalog.feeds import feed_file_name, get_writer
     from shopsync.catalog.feeds.base import is_columnar
     from shopsync.catalog.transform import fan_out
+    from shopsync.core.config import delta_name
 
     jobs = []
     for feed in run.shop.feeds:

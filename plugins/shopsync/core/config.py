@@ -41,6 +41,12 @@ def file_name_problem(name: str) -> str | None:
     return None
 
 
+def delta_name(file_name: str) -> str:
+    """The delta file published beside a feed: prom.xml -> prom.delta.xml."""
+    stem, dot, ext = file_name.rpartition(".")
+    return f"{stem}.delta.{ext}" if dot else f"{file_name}.delta"
+
+
 def plain_name_problem(name: str) -> str | None:
     """Why `name` would not stay in the directory it is joined to, or None."""
     if not name.strip():
@@ -127,10 +133,7 @@ class FeedSettings(Strict):
     @property
     def published_names(self) -> list[str]:
         """Every file this feed may publish: its file, and with `delta` the delta file beside it."""
-        if not self.delta:
-            return [self.file_name]
-        stem, dot, ext = self.file_name.rpartition(".")
-        return [self.file_name, f"{stem}.delta.{ext}" if dot else f"{self.file_name}.delta"]
+        return [self.file_name, delta_name(self.file_name)] if self.delta else [self.file_name]
 
 
 class PhotoSize(Strict):
