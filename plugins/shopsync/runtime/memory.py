@@ -7,8 +7,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pyarrow as pa
-
 JEMALLOC_DECAY_MS = 1000
 
 
@@ -20,6 +18,8 @@ def use_jemalloc_for_arrow() -> None:
     catalog data (task glue, CLI, worker processes, benches). ARROW_DEFAULT_MEMORY_POOL, when set, decides."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
+    import pyarrow as pa  # here, not at the top: the orders side uses gc_paused and needs no Arrow (~60 MB)
+
     try:
         pa.set_memory_pool(pa.jemalloc_memory_pool())
         pa.jemalloc_set_decay_ms(JEMALLOC_DECAY_MS)
