@@ -19,7 +19,6 @@ import secrets
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,54 +26,30 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shopsync.catalog import extract, identity, snapshot
-from shopsync.catalog.model import FeedContext
+from shopsync.catalog.build import VALIDATED_PROFILES, _load_rejections, build_feeds, feed_context, photo_files
 from shopsync.catalog.position import is_older
-from shopsync.catalog.workspace import ShopWorkspace, new_file, new_run_id, read_json, run_key, write_json
-from shopsync.core.config import FeedSettings, ShopSettings
+from shopsync.catalog.run import (
+    DATASETS,
+    ENTITY_OF,
+    EXTRACT_STAGES,
+    FAR_FUTURE,
+    ExportRun,
+    categories_path,
+    elapsed,
+    extract_overlap,
+)
+from shopsync.catalog.workspace import ShopWorkspace, new_run_id, read_json, write_json
+from shopsync.core.config import FeedSettings
 from shopsync.core.sql import sql_statement
 from shopsync.runtime.memory import gc_paused
 from shopsync.stock import shop_warehouses
 
-DATASETS = ("goods", "customers", "certificates")
-EXTRACT_STAGES = tuple(f"extract_{dataset}" for dataset in DATASETS)
-ENTITY_OF = {"goods": "good", "customers": "customer", "certificates": "certificate"}
 SCHEMA_OF = {
     "goods": snapshot.GOODS_SCHEMA,
     "customers": snapshot.CUSTOMERS_SCHEMA,
     "certificates": snapshot.CERTIFICATES_SCHEMA,
 }
-FAR_FUTURE = datetime(9999, 1, 1).astimezone()
 
-
-def extract_overlap() -> timedelta:
-    """How far before the window an incremental extract starts (commit lag of long transactions)."""
-    return timedelta(seconds=int(os.environ.get("SHOPSYNC_EXTRACT_OVERLAP_SECONDS", "60")))
-
-
-@dataclass(frozen=True)
-class ExportRun:
-    shop: ShopSettings
-    interval_start: datetime
-    interval_end: datetime
-    full: bool = False
-    run_id: str = field(default_factory=new_run_id)    # the Airflow DAG run's id; a new one per CLI run
-    allow_shrink: bool = False                         # publish even if a feed loses > max_drop_percent
-    ignore_publish_order: bool = False                 # publish even if the destination shows newer data
-
-    @property
-    def key(self) -> str:
-        return run_key(self.interval_end, self.run_id)
-
-    @property
-    def workspace(self) -> ShopWorkspace:
-        return ShopWorkspace(self.shop.id)
-
-    def run_dir_path(self, name: str) -> Path:
-        return self.workspace.run_dir(self.key) / name
-
-
-def _elapsed(started: float) -> float:
-    return round(time.perf_counter() - started, 3)
 
 
 def _is_full(run: ExportRun, dataset: str) -> bool:
@@ -149,7 +124,7 @@ def extract_dataset(engine: Engine, run: ExportRun, dataset: str) -> dict:
     })
     return {
         "stage": f"extract_{dataset}", "dataset": dataset, "mode": mode, "full_reason": reason,
-        "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": _elapsed(started),
+        "changed": rows if full else len(ids or []), "rows_read": rows, "seconds": elapsed(started),
     }
 
 
@@ -160,11 +135,8 @@ def extract_categories(engine: Engine, run: ExportRun) -> dict:
     with engine.connect() as conn:
         records = extract.category_records(conn, run.shop.category_map_key)
     write_json(categories_path(run), records)
-    return {"stage": "extract_categories", "rows_read": len(records), "seconds": _elapsed(started)}
+    return {"stage": "extract_categories", "rows_read": len(records), "seconds": elapsed(started)}
 
-
-def categories_path(run: ExportRun):
-    return run.workspace.run_dir(run.key) / "changes" / "categories.json"
 
 
 def merge_dataset(run: ExportRun, dataset: str) -> dict:
@@ -201,7 +173,7 @@ def merge_dataset(run: ExportRun, dataset: str) -> dict:
                {**meta, "previous_snapshot_token": previous_token, "snapshot_token": token})
     return {
         "stage": f"merge_{dataset}", "mode": meta["mode"], "total": stats.total, "replaced": stats.replaced,
-        "added": stats.added, "removed": stats.removed, "seconds": _elapsed(started),
+        "added": stats.added, "removed": stats.removed, "seconds": elapsed(started),
     }
 
 
@@ -273,7 +245,7 @@ def resize_photos(run: ExportRun) -> dict:
     started = time.perf_counter()
     run.workspace.begin_stage(run.key)
     if not run.shop.photos.enabled:
-        return {"stage": "photos", "enabled": False, "seconds": _elapsed(started)}
+        return {"stage": "photos", "enabled": False, "seconds": elapsed(started)}
     report = process_photos(_photo_refs(run), photos_dir(), run.workspace.photos_dir, run.shop.photos,
                             run.workspace.photos_state, content_addressed=True)
     problems = [{"good_id": p.good_id, "position": p.position, "original": p.original_path, "reason": p.reason}
@@ -281,218 +253,7 @@ def resize_photos(run: ExportRun) -> dict:
     write_json(run.run_dir_path("photo-problems.json"), problems)
     return {"stage": "photos", "processed": report.processed, "unchanged": report.unchanged,
             "failed": len(problems), "failed_examples": problems[:5], "removed": len(report.removed),
-            "seconds": _elapsed(started)}
-
-
-def photo_files(run: ExportRun):
-    """The resized photos feeds may link to (the detail size; none when the shop publishes no photos)."""
-    import pyarrow as pa
-
-    from shopsync.catalog.columns import PhotoFiles
-    from shopsync.catalog.photos import EXTENSIONS, detail_size_name
-
-    photos = run.shop.photos
-    size = detail_size_name(photos)
-    directory = run.workspace.photos_dir / size
-    if not photos.enabled or not directory.is_dir():
-        return PhotoFiles.none()
-    names = sorted(entry.name for entry in os.scandir(directory) if entry.is_file())
-    return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format], size)
-
-
-# --- transform: write the feeds ------------------------------------------------------------------
-
-BATCH = 10_000                  # goods per feed batch
-VALIDATED_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
-
-
-def feed_context(run: ExportRun) -> FeedContext:
-    from shopsync.catalog.transform import categories_from_records
-
-    shop = run.shop
-    return FeedContext(
-        shop_id=shop.id, shop_name=shop.name, company=shop.company or shop.name, url=shop.url,
-        currency=shop.currency, generated_at=run.interval_end,
-        categories=categories_from_records(read_json(categories_path(run), [])),
-    )
-
-
-def _feed_batches(run: ExportRun, photos, batches: Iterator) -> Iterator:
-    from shopsync.catalog.columns import feed_batch
-
-    return (feed_batch(batch, run.shop.photo_base_url, photos) for batch in batches)
-
-
-def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
-    """A fan-out consumer that writes one feed of a per-good (CatalogItem) writer and returns its statistics."""
-    from shopsync.catalog.feed_pass import feed_stats
-    from shopsync.catalog.feeds import get_writer
-
-    writer = get_writer(feed.profile)
-    path = run.workspace.out_dir(run.key) / file_name
-
-    def consume(rows):
-        selected = rows if only_ids is None else (row for row in rows if row.good_id in only_ids)
-        with new_file(path) as out:
-            return feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
-
-    return consume
-
-
-def _snapshot_token(ws: ShopWorkspace) -> str | None:
-    return ws.read_state().get("goods", {}).get("snapshot_token")
-
-
-def _write_catalog_pass(run: ExportRun, ctx: FeedContext, photos) -> tuple[list[dict], object]:
-    """The columnar catalog feeds in one pass (feed_pass.py), the rest of the good id ordered ones per good."""
-    from shopsync.catalog import feed_pass
-
-    ws = run.workspace
-    meta = read_json(ws.changed_ids_path(run.key, "goods"), {})
-    plan = feed_pass.PassPlan(
-        workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
-        photo_base_url=run.shop.photo_base_url, photos=photos,
-        changed_ids=meta["ids"] if meta.get("mode") == "incremental" else None,
-        changes=ws.changes(run.key, "goods"),
-        previous_token=meta.get("previous_snapshot_token"),
-        token=meta.get("snapshot_token") if meta.get("snapshot_token") == _snapshot_token(ws) else None,
-    )
-    result = feed_pass.run_pass(plan)
-    stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, photos, plan.changed_ids)}
-    ordered = [stats.pop(name) for feed in run.shop.feeds for name in _catalog_file_names(feed, plan.changed_ids)
-               if name in stats]
-    return ordered, result
-
-
-def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
-    from shopsync.catalog.feeds import feed_file_name
-    from shopsync.core.config import delta_name
-
-    name = feed_file_name(feed)
-    return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
-
-
-def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, photos, changed_ids) -> list[dict]:
-    """Catalog feeds in good id order whose writers work per good (CatalogItem), fed by fan_out."""
-    from shopsync.catalog.feed_pass import is_good_id_catalog, item_batches
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.feeds.base import is_columnar
-    from shopsync.catalog.transform import fan_out
-    from shopsync.core.config import delta_name
-
-    jobs = []
-    for feed in run.shop.feeds:
-        writer = get_writer(feed.profile)
-        if not is_good_id_catalog(writer) or is_columnar(writer):
-            continue
-        jobs.append(_writer_job(run, feed, ctx, feed_file_name(feed)))
-        if feed.delta and changed_ids is not None:
-            jobs.append(_writer_job(run, feed, ctx, delta_name(feed_file_name(feed)), set(changed_ids)))
-    if not jobs:
-        return []
-    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, photos, ctx), jobs)
-
-
-def _write_model_group_feeds(run: ExportRun, ctx: FeedContext, photos) -> list[dict]:
-    """Feeds that need each model group's goods together (WooCommerce variations) get their own pass.
-
-    It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
-    the catalog; see docs/decisions.md.
-    """
-    from shopsync.catalog.columns import items_from_batch
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.validation.rules import Rejections, split_batch
-
-    feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
-    if not feeds:
-        return []
-    table = snapshot.read_table(run.workspace.snapshot("goods"))
-    table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
-    no_group = table.filter(table.column("model_group_id").is_null())
-    grouped = table.filter(table.column("model_group_id").is_valid())
-    results = []
-    for feed in feeds:
-        ordered = (batch for part in (no_group, grouped) for batch in part.to_batches(BATCH))
-        consume = _writer_job(run, feed, ctx, feed_file_name(feed))
-        items = (item for batch in _feed_batches(run, photos, ordered)
-                 for item in items_from_batch(split_batch(batch, ctx, Rejections())))
-        results.append(consume(items))
-    return results
-
-
-def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.transform import certificate_from_record, customer_from_record
-
-    as_of = run.interval_end.date()
-    sources = {
-        "customers": lambda: (customer_from_record(r) for r in snapshot.iter_records(run.workspace.snapshot(
-            "customers")) if r["is_active"]),
-        "certificates": lambda: (certificate_from_record(r, as_of) for r in snapshot.iter_records(
-            run.workspace.snapshot("certificates"))),
-    }
-    results = []
-    for feed in run.shop.feeds:
-        kind = get_writer(feed.profile).kind
-        if kind in sources:
-            results.append(_writer_job(run, feed, ctx, feed_file_name(feed))(sources[kind]()))
-    return results
-
-
-def build_feeds(run: ExportRun) -> dict:
-    """One build of a shop at a time: builds share the shop's pass cache (rendered/), which two runs writing at
-    once (a CLI run beside a DAG run) would mix."""
-    with run.workspace.build_lock():
-        return _build_feeds(run)
-
-
-def _build_feeds(run: ExportRun) -> dict:
-    """Write every feed of the shop from its snapshot into the run's out/ directory."""
-    import pyarrow.parquet as pq
-
-    from shopsync.catalog.validation.rules import raise_on_rejections
-
-    started = time.perf_counter()
-    run.workspace.begin_stage(run.key)
-    out_dir = run.workspace.out_dir(run.key)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    # Read before the snapshots: a merge of another run meanwhile makes the feeds newer, never older, than this
-    state = run.workspace.read_state()
-    write_json(run.run_dir_path("position.json"), {dataset: state.get(dataset, {}).get("position")
-                                                   for dataset in DATASETS if state.get(dataset, {}).get("position")})
-    ctx = feed_context(run)
-    with gc_paused():
-        photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
-        catalog_stats, result = _write_catalog_pass(run, ctx, photos)
-    rejections = result.rejections
-    _save_rejections(run, rejections)
-    raise_on_rejections(rejections, 0, run.shop.on_bad_item)
-    stats = catalog_stats + _write_model_group_feeds(run, ctx, photos) + _write_companion_feeds(run, ctx)
-    for feed_stats in stats:        # validation checks that a feed read back while written is still this file
-        feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
-    pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
-    write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
-    write_json(run.run_dir_path("snapshot-counts.json"), result.counts)
-    write_json(run.run_dir_path("feeds.json"), stats)
-    return {
-        "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
-        "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
-        "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": _elapsed(started),
-        "unencodable": {s["file"]: {"count": s["replaced_chars"], "examples": s.get("replaced_examples", [])}
-                        for s in stats if s.get("replaced_chars")},
-    }
-
-
-def _save_rejections(run: ExportRun, rejections) -> None:
-    write_json(run.run_dir_path("rejections.json"),
-               [{"good_id": r.good_id, "name": r.name, "reasons": list(r.reasons)} for r in rejections.items])
-
-
-def _load_rejections(run: ExportRun):
-    from shopsync.catalog.validation.rules import RejectedItem, Rejections
-
-    items = read_json(run.run_dir_path("rejections.json"), [])
-    return Rejections([RejectedItem(r["good_id"], r["name"], tuple(r["reasons"])) for r in items])
+            "seconds": elapsed(started)}
 
 
 # --- validate -----------------------------------------------------------------------------------
@@ -540,7 +301,7 @@ def validate_feeds(run: ExportRun, engine: Engine | None = None, chunk_offers: i
                                   f"the last good feeds stay in place. Report: {report}\n{summary}")
     result = {"stage": "validate", "feeds": len(validations),
               "rows": {Path(v.path).name: v.rows for v in validations},
-              "report": str(report), "summary": summary, "seconds": _elapsed(started)}
+              "report": str(report), "summary": summary, "seconds": elapsed(started)}
     if engine is not None:
         result["database"] = compare_with_database(engine, run)
     return result
@@ -584,7 +345,7 @@ def compare_with_database(engine: Engine, run: ExportRun) -> dict:
                                   f"feeds stay in place and the next run rebuilds in full. Report: {report}\n"
                                   f"{comparison.summary()}\n{problems}")
     return {"stage": "compare_database", "sampled": comparison.sampled, "excused": len(comparison.excused),
-            "counts": comparison.counts, "summary": comparison.summary(), "seconds": _elapsed(started)}
+            "counts": comparison.counts, "summary": comparison.summary(), "seconds": elapsed(started)}
 
 
 def _feed_file_name(feed: FeedSettings) -> str:
@@ -763,7 +524,7 @@ def publish_feeds(run: ExportRun, published_at: datetime | None = None) -> dict:
         "stage": "publish", "destination": f"{run.shop.destination.kind}:{run.shop.destination.path}",
         "set": set_id, "recovered": recovered,
         "files": [result.remote_name for result in results], "photos_uploaded": len(photo_files),
-        "bytes": feed_bytes, "seconds": _elapsed(started),
+        "bytes": feed_bytes, "seconds": elapsed(started),
         "asset_extra": {
             "shop": run.shop.id, "run": run.key,
             "feeds": {f["file"]: f["rows"] for f in feeds}, "bytes": feed_bytes,
