@@ -6,8 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shopsync import testing
-from shopsync.core.schema import current_version, function_files, init_schema, migrations, run_script
+from shopsync.core.schema import current_version, function_files, init_schema, migrations
 
 
 def _exec(engine, sql: str, **params):
@@ -57,23 +56,10 @@ def _functions(engine) -> dict[str, str]:
         return dict(conn.execute(sa.text(FUNCTION_DEFINITIONS)).all())
 
 
-def test_function_files_hold_every_function_as_the_migrations_left_it(engine):
-    """include/sql/functions/ took over the functions: each file is its function's last definition."""
-    url = testing.create_database("shopsync_functions")
-    only_migrations = sa.create_engine(url)
-    try:
-        with only_migrations.begin() as conn:
-            conn.execute(sa.text("CREATE TABLE schema_version (version integer PRIMARY KEY, name text NOT NULL,"
-                                 " applied_at timestamptz NOT NULL DEFAULT now())"))
-            for migration in migrations():
-                run_script(conn, migration.path.read_text(encoding="utf-8"))
-        from_migrations = _functions(only_migrations)
-    finally:
-        only_migrations.dispose()
-        testing.drop_database(url)
-
-    assert sorted(path.stem for path in function_files()) == sorted(from_migrations)
-    assert _functions(engine) == from_migrations
+def test_every_database_function_has_its_file(engine):
+    """include/sql/functions/ is the source of every function (applied after the migrations): no function is
+    left that only an old migration made, and every file names the function it creates."""
+    assert sorted(path.stem for path in function_files()) == sorted(_functions(engine))
 
 
 def test_db_init_applies_the_function_files_after_the_migrations(engine):

@@ -273,3 +273,13 @@ def test_a_total_too_large_to_store_flags_the_order(shop_db):
     result = apply(shop_db, order("A-26", [line(102, "90000", "999999999.99"), line(102, "90000", "999999999.99")]))
     assert result.reasons[0].startswith("order total 179999999998200 is too large to store")
     assert invoice(shop_db, result.invoice_id).total == 0
+
+
+def test_the_waybill_that_comes_with_an_order_is_kept_on_its_invoice(shop_db):
+    with_waybill = order("W-1", [line(101, "1", "1500")], tracking_number="20450012345678")
+    without = order("W-2", [line(102, "1", "2200")])
+
+    first, second = apply(shop_db, with_waybill), apply(shop_db, without)
+
+    assert invoice(shop_db, first.invoice_id).tracking_number == "20450012345678"
+    assert invoice(shop_db, second.invoice_id).tracking_number is None

@@ -66,13 +66,14 @@ BEGIN
     INSERT INTO invoices (
         shop_id, external_number, payment_status, payment_method,
         delivery_method, delivery_city, delivery_branch, delivery_address,
-        comment, order_date, reserve_until, currency, total, source_file_id, content_digest, content
+        comment, order_date, reserve_until, currency, total, source_file_id, content_digest, content,
+        tracking_number
     ) VALUES (
         v_shop, v_number, v_invoice->>'payment_status', v_invoice->>'payment_method',
         v_invoice->>'delivery_method', v_invoice->>'delivery_city', v_invoice->>'delivery_branch',
         v_invoice->>'delivery_address', v_invoice->>'comment', (v_invoice->>'order_date')::timestamptz,
         (v_invoice->>'reserve_until')::date, v_invoice->>'currency', (v_invoice->>'total')::numeric,
-        (p_order->>'source_file_id')::bigint, v_digest, v_content
+        (p_order->>'source_file_id')::bigint, v_digest, v_content, nullif(v_invoice->>'tracking_number', '')
     )
     ON CONFLICT (shop_id, external_number) DO NOTHING
     RETURNING id INTO v_invoice_id;

@@ -191,6 +191,7 @@ def order_document(
             "reserve_until": order.reserve_until.isoformat() if order.reserve_until else None,
             "currency": (order.currency or "UAH").strip().upper(),
             "total": _text(total),
+            "tracking_number": order.tracking_number,
         },
         "customer": customer_document(order.customer, phones),
         "lines": [_line_document(line_no, line, problems) for line_no, line, problems in lines],

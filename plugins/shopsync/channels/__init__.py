@@ -1,0 +1,1 @@
+"""Marketplaces and shop platforms by API: one package per channel, a shared client and the binder."""
