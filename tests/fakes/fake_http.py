@@ -44,6 +44,8 @@ FAULT_KINDS = ("429", "500", "502", "503", "timeout", "drop", "success_false", "
 LISTING_FAULTS = ("reorder", "duplicate")
 KYIV = timezone(timedelta(hours=2), "EET")   # the shops' zone in December; fakes stamp local times with it
 
+LISTING_FAULT = web.RequestKey("listing_fault", str)
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PROXY_PAGE = ("<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} "
@@ -220,7 +222,7 @@ class FakeServer:
         fault = self._take_fault(request.method, request.path)
         record.fault = fault.kind if fault else None
         if fault is None or fault.kind in LISTING_FAULTS:
-            request["listing_fault"] = fault.kind if fault else None
+            request[LISTING_FAULT] = fault.kind if fault else ""
             response = await self._handle(request, handler)
             record.status = response.status
             return response
@@ -410,7 +412,7 @@ def paginate(items: list[Any], page: int, per_page: int) -> Pages:
 
 
 def apply_listing_fault(request: web.Request, items: list[Any]) -> list[Any]:
-    kind = request.get("listing_fault")
+    kind = request.get(LISTING_FAULT)
     if kind == "reorder":
         return list(reversed(items))
     if kind == "duplicate" and items:
