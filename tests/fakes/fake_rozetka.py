@@ -265,7 +265,8 @@ def _order(oid: int, when: datetime, status: int, lines: list[Any], ttn: str | N
 def _purchase(oid: int, n: int, goods: Any, quantity: float) -> dict[str, Any]:
     item_id = 90_000 + int("".join(c for c in goods.external_id if c.isdigit()) or 0)
     return {"id": (oid % 1_000_000) * 10 + n, "item_id": item_id, "item_name": goods.name_uk,
-            "quantity": int(quantity), "price": _money(goods.price), "cost": _money(goods.price * Decimal(str(quantity))),
+            "quantity": int(quantity), "price": _money(goods.price),
+            "cost": _money(goods.price * Decimal(str(quantity))),
             "item": {"id": item_id, "price_offer_id": goods.external_id, "article": goods.external_id,
                      "name": goods.name_uk, "price": _money(goods.price)}}
 

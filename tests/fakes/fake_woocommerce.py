@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from fake_http import (FakeServer, apply_listing_fault, json_response, paginate, parse_time, read_json, serve_main,
-                       utc)
+from fake_http import FakeServer, apply_listing_fault, json_response, paginate, parse_time, read_json, serve_main, utc
 from fake_names import CATALOG, lines_of, person
 
 CONSUMER_KEY = "ck_shopsyncfake5c1e8a9d0b7f4e2a6c3d1b8e9f0a7c4d"

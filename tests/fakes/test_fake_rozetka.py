@@ -162,5 +162,6 @@ def test_put_refuses_a_move_not_in_status_available(rozetka_api: FakeRozetka) ->
     assert put(rozetka_api, headers, order["id"], {"status": 26}).json()["success"] is True
     again = put(rozetka_api, headers, order["id"], {"status": 26}).json()   # the same push twice is refused
     assert again["success"] is False and again["errors"]["code"] == 1050
-    assert put(rozetka_api, headers, order["id"], {"ttn": "2045 0000"}).json()["errors"]["message"] == "ttn: digits only"
+    spaced = put(rozetka_api, headers, order["id"], {"ttn": "2045 0000"}).json()
+    assert spaced["errors"]["message"] == "ttn: digits only"
     assert put(rozetka_api, headers, 1, {"status": 26}).json()["errors"]["code"] == 1040
