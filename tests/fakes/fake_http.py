@@ -32,7 +32,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -418,7 +418,3 @@ def apply_listing_fault(request: web.Request, items: list[Any]) -> list[Any]:
     if kind == "duplicate" and items:
         return [*items, items[0]]
     return items
-
-
-def iter_ids(values: Any) -> Iterator[Any]:
-    yield from values if isinstance(values, list) else []
