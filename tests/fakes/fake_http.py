@@ -289,8 +289,11 @@ class FakeServer:
         os.replace(temp, self.state_file)
 
     def load(self) -> None:
+        """Start again from the state file (if any): the channel's data and the request log go on."""
         if self.state_file is not None and self.state_file.exists():
-            self.load_state(json.loads(self.state_file.read_text(encoding="utf-8")))
+            state = json.loads(self.state_file.read_text(encoding="utf-8"))
+            self.load_state(state)
+            self.requests = [RequestRecord(**record) for record in state.get("requests", [])]
 
     # -- running -----------------------------------------------------------------------------------
 

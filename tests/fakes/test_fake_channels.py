@@ -195,8 +195,8 @@ def test_a_fake_as_its_own_process(fake_process: Callable[[str], FakeProcess]) -
     assert [(r["method"], r["path"], r["status"]) for r in state["requests"]] == [
         ("GET", "/api/v1/orders/list", 429), ("POST", "/api/v1/orders/set_status", 200)]
     prom.stop()
-    again = fake_process("prom")   # same state file: the orders are still there
-    assert again.state()["orders"][0]["status"] == "received"
+    again = fake_process("prom")   # same state file: the orders and the request log are still there
+    assert again.state()["orders"][0]["status"] == "received" and len(again.state()["requests"]) == 2
 
 
 @pytest.mark.parametrize("name", ["rozetka", "woocommerce"])
