@@ -247,7 +247,10 @@ class FakeServer:
         try:
             return await handler(request)
         except web.HTTPException as exc:   # aiohttp's own 404/405: answered in the channel's shape
-            return self.error(exc.status, exc.reason)
+            return self.no_route(exc.status, exc.reason)
+
+    def no_route(self, status: int, reason: str) -> web.Response:
+        return self.error(status, reason)
 
     async def _sleep(self, seconds: float) -> None:
         assert self._stopping is not None

@@ -20,8 +20,8 @@ invalid change); the paging parameter `per-page` (default 20, at most 50) and Yi
 `_meta` block betrays, of answering a page past the end with the last page again (clients must stop at
 pageCount); listings sorted newest id first (`sort=changed|-changed|id|-id` accepted), so an order
 created during paging pushes the others down and one is seen twice; times "YYYY-MM-DD HH:MM:SS" in Kyiv
-time; the seller's allowed moves (`transitions`, editable); a ttn of digits only; PUT answering the
-updated order as content.
+time; `expand` accepted but every field always present; the seller's allowed moves (`transitions`,
+editable); a ttn of digits only; PUT answering the updated order as content.
 """
 
 from __future__ import annotations

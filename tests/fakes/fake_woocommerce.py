@@ -148,6 +148,9 @@ class FakeWooCommerce(FakeServer):
         body["data"].update(data)
         return json_response(body, status=status)
 
+    def no_route(self, status: int, reason: str) -> web.Response:
+        return self.fail(404, "rest_no_route", "No route was found matching the URL and request method.")
+
     def check_auth(self, request: web.Request) -> web.Response | None:
         key, secret = _credentials(request)
         if key is None:

@@ -48,6 +48,13 @@ def test_an_order_has_the_documented_shape(woocommerce_api: FakeWooCommerce) -> 
     assert order["shipping_lines"][0]["method_title"] == "Нова Пошта"
 
 
+def test_an_unknown_route_is_404(woocommerce_api: FakeWooCommerce) -> None:
+    answer = call(woocommerce_api, "GET", "/shipments")
+    assert answer.status_code == 404
+    assert answer.json() == {"code": "rest_no_route", "message": "No route was found matching the URL and request "
+                             "method.", "data": {"status": 404}}
+
+
 def test_an_unknown_order_is_404(woocommerce_api: FakeWooCommerce) -> None:
     answer = call(woocommerce_api, "GET", "/orders/77")
     assert answer.status_code == 404
