@@ -33,16 +33,16 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from fake_values import KYIV
 
 FAULT_KINDS = ("429", "500", "502", "503", "timeout", "drop", "success_false", "reorder", "duplicate")
 LISTING_FAULTS = ("reorder", "duplicate")
-KYIV = timezone(timedelta(hours=2), "EET")   # the shops' zone in December; fakes stamp local times with it
 
 LISTING_FAULT = web.RequestKey("listing_fault", str)
 
@@ -366,19 +366,6 @@ async def read_json(request: web.Request) -> Any:
         return None
 
 
-def parse_time(text: str, default_zone: timezone = KYIV) -> datetime | None:
-    """ISO 8601 or "YYYY-MM-DD HH:MM:SS" (offset optional: local Kyiv time then); None if unreadable."""
-    try:
-        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=default_zone)
-
-
-def utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
 def serve_main(factory: Callable[[Path | None], FakeServer], argv: list[str] | None = None) -> None:
     """`python fake_X.py --port 0 --state-file X`: print the base URL, serve until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(description=factory.__doc__)
@@ -396,25 +383,6 @@ def serve_main(factory: Callable[[Path | None], FakeServer], argv: list[str] | N
     done.wait()
     server.stop()
     sys.exit(0)
-
-
-@dataclass
-class Pages:
-    """One page of a list, 1-based, with the totals the channels report."""
-
-    items: list[Any]
-    total: int
-    page: int
-    per_page: int
-    page_count: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.page_count = max(1, -(-self.total // self.per_page)) if self.total else 0
-
-
-def paginate(items: list[Any], page: int, per_page: int) -> Pages:
-    start = (page - 1) * per_page
-    return Pages(items[start:start + per_page], len(items), page, per_page)
 
 
 def apply_listing_fault(request: web.Request, items: list[Any]) -> list[Any]:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from fake_http import FakeServer, apply_listing_fault, json_response, parse_time, read_json, serve_main
+from fake_http import FakeServer, apply_listing_fault, json_response, read_json, serve_main
 from fake_names import CATALOG, lines_of, person
+from fake_values import as_time, parse_time
 
 TOKEN = "prom-test-token-Zq7Vh3Lk9Pw2"   # distinctive, so a leak into logs or messages is easy to find
 API = "/api/v1"
@@ -76,7 +77,7 @@ class FakeProm(FakeServer):
         with self.lock:
             oid = order_id if order_id is not None else self.next_id
             self.next_id = max(self.next_id, oid) + 1
-            when = _as_time(created) or self.now()
+            when = as_time(created) or self.now()
             self.orders[oid] = _order(oid, when, status, lines_of(products, oid), declaration_number,
                                       payment_status, with_email, source)
             self.save()
@@ -90,7 +91,7 @@ class FakeProm(FakeServer):
             if status is not None:
                 order["status"], order["status_name"] = status, self._status_name(status)
             order.update(fields)
-            order["date_modified"] = _stamp(_as_time(modified) or self.now())
+            order["date_modified"] = _stamp(as_time(modified) or self.now())
             self.save()
             return copy.deepcopy(order)
 
@@ -275,9 +276,6 @@ def _product(oid: int, n: int, goods: Any, quantity: float) -> dict[str, Any]:
 def _stamp(when: datetime) -> str:
     return when.isoformat(timespec="seconds")
 
-
-def _as_time(value: datetime | str | None) -> datetime | None:
-    return parse_time(value) if isinstance(value, str) else value
 
 
 def _within(order: dict[str, Any], bounds: dict[str, datetime | None]) -> bool:

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from fake_http import FakeServer, apply_listing_fault, json_response, paginate, parse_time, read_json, serve_main
+from fake_http import FakeServer, apply_listing_fault, json_response, read_json, serve_main
 from fake_names import lines_of, person
+from fake_values import as_time, decimal_string, paginate, parse_time
 
 USERNAME = "shopsync-rozetka"
 PASSWORD = "R0zetka-S3cret!pw-Tq4"   # distinctive, so a leak into logs or messages is easy to find
@@ -88,7 +89,7 @@ class FakeRozetka(FakeServer):
         with self.lock:
             oid = order_id if order_id is not None else self.next_id
             self.next_id = max(self.next_id, oid) + 1
-            when = _as_time(created) or self.now()
+            when = as_time(created) or self.now()
             self.orders[oid] = _order(oid, when, status, lines_of(products, oid), ttn)
             self._refresh(self.orders[oid])
             self.save()
@@ -102,7 +103,7 @@ class FakeRozetka(FakeServer):
             if status is not None:
                 order["status"] = status
             order.update(fields)
-            order["changed"] = _stamp(_as_time(changed) or self.now())
+            order["changed"] = _stamp(as_time(changed) or self.now())
             self._refresh(order)
             self.save()
             return self.order(order_id)
@@ -246,8 +247,8 @@ def _order(oid: int, when: datetime, status: int, lines: list[Any], ttn: str | N
              "full_name": f"{buyer.last_name} {buyer.first_name} {buyer.second_name}"}
     return {
         "id": oid, "market_id": 41_234, "created": _stamp(when), "changed": _stamp(when),
-        "amount": _money(total), "amount_with_discount": _money(total), "cost": _money(total),
-        "cost_with_discount": _money(total), "status": status, "status_group": status_group(status),
+        "amount": decimal_string(total), "amount_with_discount": decimal_string(total), "cost": decimal_string(total),
+        "cost_with_discount": decimal_string(total), "status": status, "status_group": status_group(status),
         "seller_comment_created": None, "current_seller_comment": "", "comment": "",
         "user_phone": buyer.phone.removeprefix("+"), "user_title": title, "recipient_title": dict(title),
         "recipient_phone": buyer.phone.removeprefix("+"), "ttn": ttn, "total_quantity": int(sum(q for _, q in lines)),
@@ -265,22 +266,16 @@ def _order(oid: int, when: datetime, status: int, lines: list[Any], ttn: str | N
 def _purchase(oid: int, n: int, goods: Any, quantity: float) -> dict[str, Any]:
     item_id = 90_000 + int("".join(c for c in goods.external_id if c.isdigit()) or 0)
     return {"id": (oid % 1_000_000) * 10 + n, "item_id": item_id, "item_name": goods.name_uk,
-            "quantity": int(quantity), "price": _money(goods.price),
-            "cost": _money(goods.price * Decimal(str(quantity))),
+            "quantity": int(quantity), "price": decimal_string(goods.price),
+            "cost": decimal_string(goods.price * Decimal(str(quantity))),
             "item": {"id": item_id, "price_offer_id": goods.external_id, "article": goods.external_id,
-                     "name": goods.name_uk, "price": _money(goods.price)}}
+                     "name": goods.name_uk, "price": decimal_string(goods.price)}}
 
-
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))}"
 
 
 def _stamp(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M:%S")
 
-
-def _as_time(value: datetime | str | None) -> datetime | None:
-    return parse_time(value) if isinstance(value, str) else value
 
 
 def _within(order: dict[str, Any], bounds: dict[str, datetime | None]) -> bool:

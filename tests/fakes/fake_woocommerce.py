@@ -21,8 +21,6 @@ lets tests accept it).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import sys
 from datetime import UTC, datetime
@@ -31,61 +29,33 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from fake_http import FakeServer, apply_listing_fault, json_response, paginate, parse_time, read_json, serve_main, utc
-from fake_names import CATALOG, lines_of, person
+from fake_http import apply_listing_fault, json_response, read_json, serve_main
+from fake_names import lines_of, person
+from fake_values import as_time, decimal_string, paginate, parse_time
+from fake_woocommerce_base import API, CONSUMER_KEY, CONSUMER_SECRET, WooCommerceBase, gmt_time, local_time, page_params
 
-CONSUMER_KEY = "ck_shopsyncfake5c1e8a9d0b7f4e2a6c3d1b8e9f0a7c4d"
-CONSUMER_SECRET = "cs_shopsyncfakeS3cret9e2d7b4a1c8f5e0d3b6a9c2f7e4"   # distinctive: leak tests grep for it
-API = "/wp-json/wc/v3"
+__all__ = ["CONSUMER_KEY", "CONSUMER_SECRET", "FakeWooCommerce"]
 STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash",
             "checkout-draft")
 STATUS_TITLES = {"pending": "Pending payment", "processing": "Processing", "on-hold": "On hold",
                  "completed": "Completed", "cancelled": "Cancelled", "refunded": "Refunded", "failed": "Failed",
                  "trash": "Trash", "checkout-draft": "Draft"}
 ORDERBY = ("date", "id", "include", "title", "slug", "modified")
-MAX_BATCH = 100
 UPDATABLE = ("status", "customer_note", "transaction_id", "payment_method", "payment_method_title")
 
 
-def wc_decimal(value: Any) -> str:
-    """A price as WooCommerce stores what it was sent: strings kept, numbers without trailing zeros."""
-    if isinstance(value, str):
-        return value
-    text = format(Decimal(str(value)), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-class FakeWooCommerce(FakeServer):
+class FakeWooCommerce(WooCommerceBase):
     """Fake WooCommerce REST v3: orders, order notes, products and their batch update."""
 
     name = "woocommerce"
 
     def __init__(self, state_file: Path | str | None = None, batch_by_sku: bool = False) -> None:
-        super().__init__(state_file)
-        self.key, self.secret, self.batch_by_sku = CONSUMER_KEY, CONSUMER_SECRET, batch_by_sku
+        super().__init__(state_file, batch_by_sku)
         self.orders: dict[int, dict[str, Any]] = {}
         self.notes: dict[int, list[dict[str, Any]]] = {}
-        self.products: dict[int, dict[str, Any]] = {}
         self.next_id, self.next_note = 1201, 501
-        for n, goods in enumerate(CATALOG):
-            self.add_product(goods.external_id, goods.name_uk, goods.price, 10, product_id=801 + n)
 
     # -- builders ----------------------------------------------------------------------------------
-
-    def add_product(self, sku: str, name: str, price: Decimal | str, stock: int,
-                    product_id: int | None = None) -> dict[str, Any]:
-        with self.lock:
-            pid = product_id if product_id is not None else max([800, *self.products]) + 1
-            self.products[pid] = {"id": pid, "name": name, "slug": sku.lower(), "type": "simple", "status": "publish",
-                                  "sku": sku, "price": wc_decimal(price), "regular_price": wc_decimal(price),
-                                  "sale_price": "", "on_sale": False, "manage_stock": True, "stock_quantity": stock,
-                                  "stock_status": "instock" if stock > 0 else "outofstock",
-                                  "date_modified": _local(self.now()), "date_modified_gmt": _gmt(self.now())}
-            return copy.deepcopy(self.products[pid])
-
-    def product_by_sku(self, sku: str) -> dict[str, Any]:
-        with self.lock:
-            return copy.deepcopy(next(p for p in self.products.values() if p["sku"] == sku))
 
     def add_order(self, status: str = "processing", products: list[tuple[str, float]] | None = None,
                   created: datetime | str | None = None, customer_note: str = "",
@@ -94,8 +64,8 @@ class FakeWooCommerce(FakeServer):
         with self.lock:
             oid = order_id if order_id is not None else self.next_id
             self.next_id = max(self.next_id, oid) + 1
-            when = _as_time(created) or self.now()
-            lines = [(g, q, self._product_id(g.external_id)) for g, q in lines_of(products, oid)]
+            when = as_time(created) or self.now()
+            lines = [(g, q, self.product_id(g.external_id)) for g, q in lines_of(products, oid)]
             self.orders[oid] = _order(oid, when, status, lines, customer_note)
             self.notes.setdefault(oid, [])
             self.save()
@@ -106,15 +76,15 @@ class FakeWooCommerce(FakeServer):
         """Change an order as the shop's staff would; date_modified moves to now."""
         with self.lock:
             order = self.orders[order_id]
-            when = _as_time(modified) or self.now()
+            when = as_time(modified) or self.now()
             if status is not None and status != order["status"]:
                 self._note(order_id, f"Order status changed from {STATUS_TITLES[order['status']]} to "
                                      f"{STATUS_TITLES[status]}.", customer_note=False, author="system")
                 order["status"] = status
                 if status == "completed":
-                    order["date_completed"], order["date_completed_gmt"] = _local(when), _gmt(when)
+                    order["date_completed"], order["date_completed_gmt"] = local_time(when), gmt_time(when)
             order.update(fields)
-            order["date_modified"], order["date_modified_gmt"] = _local(when), _gmt(when)
+            order["date_modified"], order["date_modified_gmt"] = local_time(when), gmt_time(when)
             self.save()
             return self.order(order_id)
 
@@ -126,40 +96,15 @@ class FakeWooCommerce(FakeServer):
         with self.lock:
             return copy.deepcopy(self.notes.get(order_id, []))
 
-    def _product_id(self, sku: str) -> int:
-        return next((p["id"] for p in self.products.values() if p["sku"] == sku), 0)
-
     def _note(self, order_id: int, text: str, customer_note: bool, author: str) -> dict[str, Any]:
         now = self.now()
-        note = {"id": self.next_note, "author": author, "date_created": _local(now), "date_created_gmt": _gmt(now),
-                "note": text, "customer_note": customer_note}
+        note = {"id": self.next_note, "author": author, "date_created": local_time(now),
+                "date_created_gmt": gmt_time(now), "note": text, "customer_note": customer_note}
         self.next_note += 1
         self.notes.setdefault(order_id, []).insert(0, note)   # newest first, as WooCommerce lists them
         return copy.deepcopy(note)
 
     # -- FakeServer --------------------------------------------------------------------------------
-
-    def error_body(self, status: int, message: str, code: str | None = None) -> dict[str, Any]:
-        return {"code": code or _CODES.get(status, "woocommerce_rest_error"), "message": message,
-                "data": {"status": status}}
-
-    def fail(self, status: int, code: str, message: str, **data: Any) -> web.Response:
-        body = self.error_body(status, message, code)
-        body["data"].update(data)
-        return json_response(body, status=status)
-
-    def no_route(self, status: int, reason: str) -> web.Response:
-        return self.fail(404, "rest_no_route", "No route was found matching the URL and request method.")
-
-    def check_auth(self, request: web.Request) -> web.Response | None:
-        key, secret = _credentials(request)
-        if key is None:
-            return self.fail(401, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
-        if key != self.key:
-            return self.fail(401, "woocommerce_rest_authentication_error", "Consumer key is invalid.")
-        if secret != self.secret:
-            return self.fail(401, "woocommerce_rest_authentication_error", "Consumer secret is invalid.")
-        return None
 
     def state_dict(self) -> dict[str, Any]:
         return {"orders": list(self.orders.values()), "products": list(self.products.values()),
@@ -175,15 +120,13 @@ class FakeWooCommerce(FakeServer):
     def routes(self) -> list[web.RouteDef]:
         return [web.get(f"{API}/orders", self._list_orders), web.get(f"{API}/orders/{{id}}", self._get_order),
                 web.put(f"{API}/orders/{{id}}", self._put_order), web.get(f"{API}/orders/{{id}}/notes", self._notes),
-                web.post(f"{API}/orders/{{id}}/notes", self._add_note),
-                web.get(f"{API}/products", self._list_products), web.get(f"{API}/products/{{id}}", self._product),
-                web.post(f"{API}/products/batch", self._batch)]
+                web.post(f"{API}/orders/{{id}}/notes", self._add_note), *self.product_routes()]
 
     # -- orders ------------------------------------------------------------------------------------
 
     async def _list_orders(self, request: web.Request) -> web.Response:
         query = request.query
-        paging = _paging(query)
+        paging = page_params(query)
         if isinstance(paging, str):
             return self.fail(400, "rest_invalid_param", f"Invalid parameter(s): {paging}", params={paging: "invalid"})
         orderby, direction = query.get("orderby", "date"), query.get("order", "desc")
@@ -248,65 +191,6 @@ class FakeWooCommerce(FakeServer):
             self.save()
         return json_response(note, status=201)
 
-    # -- products ----------------------------------------------------------------------------------
-
-    async def _list_products(self, request: web.Request) -> web.Response:
-        paging = _paging(request.query)
-        if isinstance(paging, str):
-            return self.fail(400, "rest_invalid_param", f"Invalid parameter(s): {paging}", params={paging: "invalid"})
-        skus = set(request.query["sku"].split(",")) if "sku" in request.query else None
-        with self.lock:
-            found = copy.deepcopy([p for _, p in sorted(self.products.items(), reverse=True)
-                                   if skus is None or p["sku"] in skus])
-        pages = paginate(found, *paging)
-        return json_response(pages.items, headers={"X-WP-Total": str(pages.total),
-                                                   "X-WP-TotalPages": str(pages.page_count)})
-
-    async def _product(self, request: web.Request) -> web.Response:
-        pid = request.match_info["id"]
-        with self.lock:
-            if not pid.isdigit() or int(pid) not in self.products:
-                return self.fail(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
-            return json_response(copy.deepcopy(self.products[int(pid)]))
-
-    async def _batch(self, request: web.Request) -> web.Response:
-        body = await read_json(request)
-        if not isinstance(body, dict):
-            return self.fail(400, "rest_invalid_json", "Invalid JSON body passed.")
-        items = [item for key in ("create", "update", "delete") for item in body.get(key) or []]
-        if len(items) > MAX_BATCH:
-            return self.fail(413, "woocommerce_rest_request_entity_too_large",
-                             f"Unable to accept more than {MAX_BATCH} items for this request.")
-        with self.lock:
-            answer = {"update": [self._update_product(item) for item in body.get("update") or []]}
-            self.save()
-        return json_response(answer)
-
-    def _update_product(self, item: Any) -> dict[str, Any]:
-        pid = item.get("id") if isinstance(item, dict) else None
-        if pid is None and self.batch_by_sku and isinstance(item, dict):
-            pid = self._product_id(str(item.get("sku"))) or None
-        if not isinstance(pid, int) or pid not in self.products:
-            return {"id": pid or 0, "error": self.error_body(400, "Invalid ID.", "woocommerce_rest_product_invalid_id")}
-        product = self.products[pid]
-        for key in ("regular_price", "sale_price"):
-            if key in item:
-                product[key] = wc_decimal(item[key])
-        if "stock_quantity" in item:
-            product["stock_quantity"] = int(item["stock_quantity"])
-            product["stock_status"] = "instock" if product["stock_quantity"] > 0 else "outofstock"
-        if "stock_status" in item:
-            product["stock_status"] = item["stock_status"]
-        product["on_sale"] = bool(product["sale_price"])
-        product["price"] = product["sale_price"] or product["regular_price"]
-        product["date_modified"], product["date_modified_gmt"] = _local(self.now()), _gmt(self.now())
-        return copy.deepcopy(product)
-
-
-_CODES = {401: "woocommerce_rest_cannot_view", 404: "rest_no_route", 429: "woocommerce_rest_too_many_requests",
-          500: "internal_server_error"}
-
-
 def _order(oid: int, when: datetime, status: str, lines: list[Any], customer_note: str) -> dict[str, Any]:
     buyer = person(oid)
     total = sum((g.price * Decimal(str(q)) for g, q, _ in lines), Decimal(0))
@@ -315,10 +199,10 @@ def _order(oid: int, when: datetime, status: str, lines: list[Any], customer_not
                "state": "", "postcode": "", "country": "UA", "phone": buyer.phone}
     return {
         "id": oid, "parent_id": 0, "number": str(oid), "order_key": f"wc_order_fake{oid}", "created_via": "checkout",
-        "version": "9.4.2", "status": status, "currency": "UAH", "date_created": _local(when),
-        "date_created_gmt": _gmt(when), "date_modified": _local(when), "date_modified_gmt": _gmt(when),
+        "version": "9.4.2", "status": status, "currency": "UAH", "date_created": local_time(when),
+        "date_created_gmt": gmt_time(when), "date_modified": local_time(when), "date_modified_gmt": gmt_time(when),
         "discount_total": "0.00", "discount_tax": "0.00", "shipping_total": "0.00", "shipping_tax": "0.00",
-        "cart_tax": "0.00", "total": _money(total), "total_tax": "0.00", "prices_include_tax": False,
+        "cart_tax": "0.00", "total": decimal_string(total), "total_tax": "0.00", "prices_include_tax": False,
         "customer_id": 0, "customer_note": customer_note,
         "billing": {**address, "email": buyer.email or f"buyer{oid}@example.com.ua"}, "shipping": address,
         "payment_method": "cod", "payment_method_title": "Оплата при отриманні", "transaction_id": "",
@@ -331,49 +215,11 @@ def _order(oid: int, when: datetime, status: str, lines: list[Any], customer_not
 
 
 def _line(oid: int, n: int, goods: Any, quantity: float, product_id: int) -> dict[str, Any]:
-    total = _money(goods.price * Decimal(str(quantity)))
+    total = decimal_string(goods.price * Decimal(str(quantity)))
     return {"id": oid * 10 + n, "name": goods.name_uk, "product_id": product_id, "variation_id": 0,
             "quantity": int(quantity), "tax_class": "", "subtotal": total, "subtotal_tax": "0.00", "total": total,
             "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": goods.external_id,
             "price": float(goods.price), "parent_name": None}
-
-
-def _money(amount: Decimal) -> str:
-    return f"{amount.quantize(Decimal('0.01'))}"
-
-
-def _local(when: datetime) -> str:
-    return when.replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def _gmt(when: datetime) -> str:
-    return utc(when).replace(tzinfo=None).isoformat(timespec="seconds")
-
-
-def _as_time(value: datetime | str | None) -> datetime | None:
-    return parse_time(value) if isinstance(value, str) else value
-
-
-def _credentials(request: web.Request) -> tuple[str | None, str | None]:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Basic "):
-        try:
-            key, _, secret = base64.b64decode(header[6:], validate=True).decode("utf-8").partition(":")
-            return key, secret
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None
-    return request.query.get("consumer_key"), request.query.get("consumer_secret")
-
-
-def _paging(query: Any) -> tuple[int, int] | str:
-    """(page, per_page), or the name of the invalid parameter."""
-    try:
-        page, per_page = int(query.get("page", 1)), int(query.get("per_page", 10))
-    except ValueError:
-        return "page" if not str(query.get("page", "1")).isdigit() else "per_page"
-    if page < 1:
-        return "page"
-    return (page, per_page) if 1 <= per_page <= 100 else "per_page"
 
 
 def _bounds(query: Any) -> dict[str, datetime] | str:
