@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from sqlalchemy.engine import Engine
 from shopsync import testing
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+
+# The fake channel servers (tests/fakes, see fake_channels.py): importable and their fixtures offered everywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fakes"))
+pytest_plugins = ["fake_channels"]
 
 
 @pytest.fixture(scope="session", autouse=True)
