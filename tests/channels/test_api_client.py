@@ -43,7 +43,8 @@ def server() -> Iterator[tuple[str, Scripted]]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            script.requests.append({"method": self.command, "path": self.path, "auth": self.headers.get("Authorization"),
+            script.requests.append({"method": self.command, "path": self.path,
+                                    "auth": self.headers.get("Authorization"),
                                     "body": json.loads(raw) if raw else None})
             if script.delay:
                 threading.Event().wait(script.delay)

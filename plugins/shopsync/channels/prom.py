@@ -1,0 +1,104 @@
+"""Prom.ua public API (`/api/v1`): orders pulled, statuses and waybills pushed, stock and prices by our ids.
+
+Facts (reference section 3): Bearer token; `GET /orders/list` -> {"orders": [...]}, newest id first, paged
+by `limit` (at most 100) and `last_id` (only ids below it); `GET /orders/{id}` -> {"order": {...}};
+`POST /orders/set_status` -> {"processed_ids": [...]} (an id left out was not changed);
+`POST /delivery/save_declaration_id`; `POST /products/edit_by_external_id` -> {"processed_ids", "errors"}.
+Errors are {"error": "..."}, with HTTP 4xx or, at times, 200. The list parameters' names
+(`last_modified_from`, `limit`, `last_id`) are inferred: they are the constants below, in one place.
+Times in queries are Kyiv local time without an offset, as Prom's cabinet shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
+from shopsync.transport.base import RetryPolicy
+from shopsync.transport.connections import ConnectionInfo
+
+API = "/api/v1"
+PAGE_SIZE = 100
+MODIFIED_FROM, LIMIT, LAST_ID = "last_modified_from", "limit", "last_id"
+KYIV = ZoneInfo("Europe/Kyiv")
+CANCELLATION_REASONS = ("not_available", "price_changed", "buyers_request", "not_enough_fields", "duplicate",
+                        "invalid_phone_number", "less_than_minimal_price", "another")
+DELIVERY_TYPES = {"nova_poshta": "nova_poshta", "ukrposhta": "ukrposhta", "meest": "meest"}
+
+
+def check_answer(status: int, body: Any) -> None:
+    """Prom's refusals: {"error": "..."} (also with HTTP 200)."""
+    if isinstance(body, dict) and body.get("error"):
+        raise ChannelRejected(str(body["error"]), status=status)
+
+
+def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> PromApi:
+    """The token is the connection's password (or extra `token`)."""
+    token = connection.password or connection.extra_str("token")
+    if not token:
+        raise ChannelRejected(f"connection {connection.conn_id!r}: Prom needs the API token as its password")
+    return PromApi(client_for(connection, "prom", BearerToken(token), check_answer, retry))
+
+
+@dataclass
+class PromApi:
+    client: ApiClient
+    page_size: int = PAGE_SIZE
+
+    def orders_modified_since(self, since: datetime) -> Iterator[dict[str, Any]]:
+        """Every order created or changed at or after `since`, page by page (newest id first)."""
+        last_id: int | None = None
+        while True:
+            params: dict[str, Any] = {MODIFIED_FROM: kyiv_time(since), LIMIT: self.page_size}
+            if last_id is not None:
+                params[LAST_ID] = last_id
+            orders = (self.client.call("GET", f"{API}/orders/list", params=params) or {}).get("orders") or []
+            yield from orders
+            ids = [order["id"] for order in orders if isinstance(order.get("id"), int)]
+            if len(orders) < self.page_size or not ids or (last_id is not None and min(ids) >= last_id):
+                return
+            last_id = min(ids)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        return (self.client.call("GET", f"{API}/orders/{order_id}") or {}).get("order") or {}
+
+    def set_status(self, order_id: str, status: str, *, cancellation_reason: str | None = None,
+                   cancellation_text: str | None = None) -> None:
+        body: dict[str, Any] = {"ids": [int(order_id)], "status": status}
+        if status == "canceled":
+            body["cancellation_reason"] = cancellation_reason or "another"
+            if cancellation_text or body["cancellation_reason"] == "another":
+                body["cancellation_text"] = cancellation_text or "Скасовано продавцем"
+        self._expect_processed(order_id, self.client.call("POST", f"{API}/orders/set_status", body=body))
+
+    def set_custom_status(self, order_id: str, custom_status_id: int) -> None:
+        answer = self.client.call("POST", f"{API}/orders/set_status",
+                                  body={"ids": [int(order_id)], "custom_status_id": custom_status_id})
+        self._expect_processed(order_id, answer)
+
+    def save_declaration(self, order_id: str, declaration_id: str, carrier: str) -> None:
+        if carrier not in DELIVERY_TYPES:
+            raise ChannelRejected(f"prom: no delivery type for carrier {carrier!r}")
+        self.client.call("POST", f"{API}/delivery/save_declaration_id", body={
+            "order_id": int(order_id), "declaration_id": declaration_id, "delivery_type": DELIVERY_TYPES[carrier]})
+
+    def edit_products(self, items: Iterable[dict[str, Any]]) -> tuple[list[str], dict[str, str]]:
+        """Stock and prices by external id (our goods.id): (processed ids, {id: why not})."""
+        answer = self.client.call("POST", f"{API}/products/edit_by_external_id", body=list(items)) or {}
+        processed = [str(item) for item in answer.get("processed_ids") or []]
+        errors = {str(key): str(value) for key, value in (answer.get("errors") or {}).items()}
+        return processed, errors
+
+    @staticmethod
+    def _expect_processed(order_id: str, answer: Any) -> None:
+        processed = [str(item) for item in (answer or {}).get("processed_ids") or []]
+        if str(order_id) not in processed:
+            raise ChannelRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
+
+
+def kyiv_time(moment: datetime) -> str:
+    return moment.astimezone(KYIV).strftime("%Y-%m-%dT%H:%M:%S")
