@@ -50,5 +50,20 @@ CREATE TABLE channel_cursors (
     PRIMARY KEY (shop_id, channel, stream)
 );
 
+-- A channel order that could not be read or applied (a field missing, a number that is not one, the
+-- database refusing it): kept whole with the reasons, so nothing is lost and a person sees it in
+-- `shopsync orders --attention`; pulled again and cleared once it applies (the channel fixed it, or we did).
+CREATE TABLE channel_order_problems (
+    shop_id      text        NOT NULL,
+    channel      text        NOT NULL,
+    external_id  text        NOT NULL,
+    raw          jsonb       NOT NULL,
+    reasons      text[]      NOT NULL,
+    first_seen   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    last_seen    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    times_seen   integer     NOT NULL DEFAULT 1,
+    PRIMARY KEY (shop_id, channel, external_id)
+);
+
 -- The waybill that comes with a marketplace order (Prom declaration_number, Rozetka ttn) is kept.
 ALTER TABLE invoices ADD COLUMN tracking_number text;

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 import requests
@@ -185,7 +186,7 @@ def _decoded(response: requests.Response) -> Any:
     if not response.content.strip():
         return _NOT_JSON
     try:
-        return response.json()
+        return response.json(parse_float=Decimal)      # money and quantities exactly, as the order parsers want
     except (ValueError, json.JSONDecodeError):
         return _NOT_JSON
 

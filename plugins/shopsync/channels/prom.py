@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
+from shopsync.channels.base import ChannelOrder
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -48,6 +49,10 @@ def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> Pro
 class PromApi:
     client: ApiClient
     page_size: int = PAGE_SIZE
+    kind: str = "prom"
+
+    def changed_orders(self, since: datetime) -> Iterator[ChannelOrder]:
+        return (channel_order(raw) for raw in self.orders_modified_since(since))
 
     def orders_modified_since(self, since: datetime) -> Iterator[dict[str, Any]]:
         """Every order created or changed at or after `since`, page by page (newest id first)."""
@@ -98,6 +103,22 @@ class PromApi:
         processed = [str(item) for item in (answer or {}).get("processed_ids") or []]
         if str(order_id) not in processed:
             raise ChannelRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
+
+
+def channel_order(raw: dict[str, Any]) -> ChannelOrder:
+    status = str(raw.get("status") or "")
+    return ChannelOrder(external_id=str(raw.get("id") or ""), status=status,
+                        modified_at=_moment(raw.get("date_modified") or raw.get("date_created")),
+                        cancelled=status in ("canceled", "cancelled"), raw=raw)
+
+
+def _moment(text: Any) -> datetime | None:
+    """Prom's times are ISO 8601 with an offset; without one they are Kyiv time."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=KYIV)
 
 
 def kyiv_time(moment: datetime) -> str:

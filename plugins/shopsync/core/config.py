@@ -221,6 +221,57 @@ class OrderChecks(Strict):
     share_min_quantity: Annotated[Decimal, Field(ge=0)] = Decimal("10")
 
 
+CHANNEL_KINDS = ("prom", "rozetka", "woocommerce")
+# Our invoice states as each channel calls them (reference: channels-carriers.md); a shop file's
+# `status_map` changes single entries. A state missing here (or mapped to null) is not pushed: Rozetka tracks
+# delivery by the waybill itself, so "delivered" is not sent there.
+DEFAULT_STATUS_MAPS: dict[str, dict[str, str | int | None]] = {
+    "prom": {"reserved": "received", "shipped": "received", "delivered": "delivered", "cancelled": "canceled"},
+    "rozetka": {"reserved": 26, "shipped": 61, "delivered": None, "cancelled": 45},
+    "woocommerce": {"reserved": "processing", "shipped": "completed", "delivered": "completed",
+                    "cancelled": "cancelled"},
+}
+DEFAULT_ORDER_PREFIXES = {"prom": "PROM-", "rozetka": "RZ-", "woocommerce": "WC-"}
+INVOICE_STATES = ("new", "reserved", "shipped", "delivered", "cancelled")
+
+
+class ChannelSettings(Strict):
+    """One marketplace or shop platform the shop sells on by API (docs/decisions.md, channels)."""
+    kind: Literal["prom", "rozetka", "woocommerce"]
+    conn_id: str                                  # Airflow Connection: host (and schema/port), login, token
+    pull_orders: bool = True
+    push_statuses: bool = True
+    push_stock: bool = True
+    # the invoice number of a channel order: prefix + the channel's order id. A shop whose orders of this
+    # channel came as files before sets "" here, so the numbers stay the same (at most one channel may)
+    order_prefix: str | None = None
+    first_pull_days: Annotated[int, Field(ge=0, le=90)] = 1      # how far back the very first pull looks
+    overlap_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300  # each pull starts this long before the last
+    status_map: dict[str, str | int | None] = Field(default_factory=dict)
+    schedule: str = "*/5 * * * *"
+
+    @field_validator("schedule")
+    @classmethod
+    def schedule_is_cron(cls, value: str) -> str:
+        return cron_schedule(value)
+
+    @field_validator("status_map")
+    @classmethod
+    def states_are_ours(cls, value: dict[str, str | int | None]) -> dict[str, str | int | None]:
+        unknown = sorted(set(value) - set(INVOICE_STATES))
+        if unknown:
+            raise ValueError(f"unknown invoice state(s) {', '.join(unknown)}; ours are {', '.join(INVOICE_STATES)}")
+        return value
+
+    @property
+    def invoice_prefix(self) -> str:
+        return DEFAULT_ORDER_PREFIXES[self.kind] if self.order_prefix is None else self.order_prefix
+
+    def channel_status(self, state: str) -> str | int | None:
+        """What the channel calls our invoice state (None: not pushed)."""
+        return {**DEFAULT_STATUS_MAPS[self.kind], **self.status_map}.get(state)
+
+
 class ShopSettings(Strict):
     id: str
     name: str
@@ -236,6 +287,7 @@ class ShopSettings(Strict):
     destination: Destination
     orders_inbox: OrdersInbox
     order_checks: OrderChecks = Field(default_factory=OrderChecks)
+    channels: list[ChannelSettings] = Field(default_factory=list)
     owner: str = "shopsync"
     alert_emails: list[str] = Field(default_factory=list)
     # shrink guard: a feed losing more than this share of the last published one's rows is not published
@@ -278,6 +330,24 @@ class ShopSettings(Strict):
         if duplicates:
             raise ValueError(f"feeds: profile listed twice: {', '.join(duplicates)}")
         return self
+
+    @field_validator("channels")
+    @classmethod
+    def one_account_per_channel(cls, channels: list[ChannelSettings]) -> list[ChannelSettings]:
+        kinds = [channel.kind for channel in channels]
+        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if twice:
+            raise ValueError(f"channel listed twice: {', '.join(twice)}")
+        prefixes = [channel.invoice_prefix.casefold() for channel in channels]
+        if len(set(prefixes)) != len(prefixes):
+            raise ValueError("two channels have the same order_prefix: their order numbers could collide")
+        return channels
+
+    def channel(self, kind: str) -> ChannelSettings:
+        for channel in self.channels:
+            if channel.kind == kind:
+                return channel
+        raise ConfigError(f"shop {self.id!r} has no channel {kind!r} in its settings")
 
     @property
     def category_map_key(self) -> str:

@@ -31,7 +31,7 @@ from shopsync.orders.formats.xml_orders import torgsoft_xml_entries
 from shopsync.orders.model import Order, ParsedFile, RejectedOrder, UnreadableFile
 from shopsync.runtime.memory import gc_paused
 
-__all__ = ["FORMATS", "MAX_FILE_BYTES", "parse_order_file"]
+__all__ = ["FORMATS", "MAX_FILE_BYTES", "parse_order_entry", "parse_order_file"]
 
 FORMATS = ("torgsoft_json", "prom", "rozetka", "woocommerce")
 _LARGE_FILE_BYTES = 8 * 1024 * 1024
@@ -109,6 +109,13 @@ def _parse_entry(entry: Any, shape: str | None, file_format: str, position: int)
         return RejectedOrder(position, _shown_number(order.external_number), too_big)
     cut_free_text(order)
     return order
+
+
+def parse_order_entry(entry: Any, fmt: str, position: int = 1) -> Order | RejectedOrder:
+    """One order object of a known format (an order a channel's API returned), checked like a file's."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown order format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return _parse_entry(entry, fmt, fmt, position)
 
 
 def _shown_number(number: str) -> str | None:
