@@ -164,3 +164,29 @@ def test_the_first_pull_looks_back_first_pull_days(shop_db, shop, source, prom_a
     summary = pull(shop_db, shop, source, prom_api)
     assert summary.seen == 1 and invoice_of(shop_db, f"PROM-{recent['id']}") is not None
     assert datetime.fromisoformat(summary.since) < now.astimezone(UTC) - timedelta(days=1)
+
+
+def test_a_rozetka_order_lands_with_its_waybill_and_a_cancellation_releases_it(shop_db, tmp_path, rozetka_api):
+    from fake_rozetka import PASSWORD, USERNAME
+
+    from shopsync.channels import rozetka
+
+    settings = shop_settings(tmp_path / "inbox")
+    shop = ShopSettings.model_validate({**settings.model_dump(),
+                                        "channels": [{"kind": "rozetka", "conn_id": "rozetka_demo"}]})
+    host, port = rozetka_api.base_url.removeprefix("http://").split(":")
+    source = rozetka.connect(ConnectionInfo(conn_id="rozetka_demo", host=host, port=int(port), schema="http",
+                                            login=USERNAME, password=PASSWORD), RetryPolicy(attempts=2))
+    made = rozetka_api.add_order(products=[("102", 2)], ttn="20450099998888")
+
+    first = pull_orders(shop_db, shop, shop.channel("rozetka"), source, now=rozetka_api.now(), today=TODAY)
+    invoice = invoice_of(shop_db, f"RZ-{made['id']}")
+    assert first.seen == 1 and invoice.status == "reserved" and invoice.tracking_number == "20450099998888"
+    assert free(shop_db, 102) == Decimal(20 - 2)
+
+    rozetka_api.advance(60)
+    rozetka_api.modify_order(made["id"], status=45)                       # cancelled by the buyer
+    second = pull_orders(shop_db, shop, shop.channel("rozetka"), source, now=rozetka_api.now(), today=TODAY)
+    assert second.released == 1 and invoice_of(shop_db, f"RZ-{made['id']}").status == "cancelled"
+    assert free(shop_db, 102) == Decimal(20)
+    assert scalar(shop_db, "SELECT external_status FROM channel_bindings WHERE channel = 'rozetka'") == "45"

@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, ChannelRejected, TokenExpired, client_for
+from shopsync.channels.base import ChannelOrder
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -111,6 +112,10 @@ def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> Roz
 class RozetkaApi:
     client: ApiClient
     page_size: int = PAGE_SIZE
+    kind: str = "rozetka"
+
+    def changed_orders(self, since: datetime) -> Iterator[ChannelOrder]:
+        return (channel_order(raw) for raw in self.orders_changed_since(since))
 
     def orders_changed_since(self, since: datetime) -> Iterator[dict[str, Any]]:
         """Every order created or changed at or after `since`, page by page until `_meta.pageCount`.
@@ -176,6 +181,36 @@ def _page_count(content: dict[str, Any]) -> int:
         return int(meta["pageCount"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
         raise ChannelRejected(f"rozetka: orders/search answered without _meta.pageCount ({meta!r})") from None
+
+
+# Cancelled before or instead of delivery: not processed in time, by the buyer, a duplicate, goods returned,
+# refunded; and any status in status_group 3 ("unsuccessful": also not collected, refused, returned)
+CANCELLED_STATUSES = frozenset({7, 45, 49, 71, 72})
+UNSUCCESSFUL_GROUP = 3
+
+
+def channel_order(raw: dict[str, Any]) -> ChannelOrder:
+    status = _int_or_none(raw.get("status"))
+    cancelled = status in CANCELLED_STATUSES or _int_or_none(raw.get("status_group")) == UNSUCCESSFUL_GROUP
+    return ChannelOrder(external_id=str(raw.get("id") or ""), status="" if status is None else str(status),
+                        modified_at=_kyiv_moment(raw.get("changed") or raw.get("created")),
+                        cancelled=cancelled, raw=raw)
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _kyiv_moment(text: Any) -> datetime | None:
+    """Rozetka's times: "YYYY-MM-DD HH:MM:SS", Kyiv time."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=KYIV)
 
 
 def kyiv_time(moment: datetime) -> str:
