@@ -24,7 +24,8 @@ TODAY = date(2026, 12, 7)
 @pytest.fixture
 def shop(tmp_path) -> ShopSettings:
     settings = shop_settings(tmp_path / "inbox")
-    return ShopSettings.model_validate({**settings.model_dump(), "channels": [{"kind": "prom", "conn_id": "prom_demo"}]})
+    return ShopSettings.model_validate({**settings.model_dump(),
+                                        "channels": [{"kind": "prom", "conn_id": "prom_demo"}]})
 
 
 @pytest.fixture
@@ -190,3 +191,27 @@ def test_a_rozetka_order_lands_with_its_waybill_and_a_cancellation_releases_it(s
     assert second.released == 1 and invoice_of(shop_db, f"RZ-{made['id']}").status == "cancelled"
     assert free(shop_db, 102) == Decimal(20)
     assert scalar(shop_db, "SELECT external_status FROM channel_bindings WHERE channel = 'rozetka'") == "45"
+
+
+def test_a_woocommerce_order_lands_and_a_cancellation_releases_it(shop_db, tmp_path, woocommerce_api):
+    from fake_woocommerce_base import CONSUMER_KEY, CONSUMER_SECRET
+
+    from shopsync.channels import woocommerce
+
+    settings = shop_settings(tmp_path / "inbox")
+    shop = ShopSettings.model_validate({**settings.model_dump(),
+                                        "channels": [{"kind": "woocommerce", "conn_id": "woo_demo"}]})
+    host, port = woocommerce_api.base_url.removeprefix("http://").split(":")
+    source = woocommerce.connect(ConnectionInfo(conn_id="woo_demo", host=host, port=int(port), schema="http",
+                                                login=CONSUMER_KEY, password=CONSUMER_SECRET), RetryPolicy(attempts=2))
+    made = woocommerce_api.add_order(products=[("good-102", 1)])     # our WooCommerce feed names SKUs good-N
+    channel = shop.channel("woocommerce")
+
+    first = pull_orders(shop_db, shop, channel, source, now=woocommerce_api.now(), today=TODAY)
+    assert first.seen == 1 and invoice_of(shop_db, f"WC-{made['id']}").status == "reserved"
+
+    woocommerce_api.advance(60)
+    woocommerce_api.modify_order(made["id"], status="cancelled")
+    second = pull_orders(shop_db, shop, channel, source, now=woocommerce_api.now(), today=TODAY)
+    assert second.released == 1 and invoice_of(shop_db, f"WC-{made['id']}").status == "cancelled"
+    assert free(shop_db, 102) == Decimal(20)

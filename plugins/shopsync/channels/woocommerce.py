@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopsync.channels.api import ApiClient, ChannelError, ChannelRejected, client_for
+from shopsync.channels.base import ChannelOrder
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -85,6 +86,10 @@ class WooCommerceApi:
     skus_per_lookup: int = SKUS_PER_LOOKUP
     order_direction: str = "desc"     # newest change first: see the module docstring
     max_restarts: int = 3             # a listing that shrinks while read is read again, this often at most
+    kind: str = "woocommerce"
+
+    def changed_orders(self, since: datetime) -> Iterator[ChannelOrder]:
+        return (channel_order(raw) for raw in self.orders_changed_since(since))
 
     # -- orders ------------------------------------------------------------------------------------
 
@@ -211,6 +216,25 @@ class WooCommerceApi:
     @staticmethod
     def _object(answer: Any) -> dict[str, Any]:
         return answer if isinstance(answer, dict) else {}
+
+
+CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash"})
+
+
+def channel_order(raw: dict[str, Any]) -> ChannelOrder:
+    status = str(raw.get("status") or "")
+    return ChannelOrder(external_id=str(raw.get("id") or ""), status=status,
+                        modified_at=_utc_moment(raw.get("date_modified_gmt") or raw.get("date_created_gmt")),
+                        cancelled=status in CANCELLED_STATUSES, raw=raw)
+
+
+def _utc_moment(text: Any) -> datetime | None:
+    """WooCommerce's *_gmt times: ISO 8601 without an offset, in UTC."""
+    try:
+        moment = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def gmt_time(moment: datetime) -> str:
