@@ -24,3 +24,37 @@ class OrderSource(Protocol):
 
     def changed_orders(self, since: datetime) -> Iterator[ChannelOrder]:
         """Every order created or changed at or after `since` (each may come more than once)."""
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What a channel should show for one of its orders: its status there and, once shipped, the waybill."""
+
+    status: str | int                       # in the channel's own terms (the shop's status map decided)
+    waybill: str | None = None
+    carrier: str | None = None              # nova_poshta | ukrposhta | meest, when known
+    cancel_reason: str | None = None        # our words; each channel maps them to its reasons
+
+    def as_json(self) -> dict[str, Any]:
+        return {"status": self.status, "waybill": self.waybill, "carrier": self.carrier,
+                "cancel_reason": self.cancel_reason}
+
+
+class StatusSink(Protocol):
+    kind: str
+
+    def push_order_state(self, external_id: str, state: OrderState) -> None:
+        """Make the channel show `state` for this order (ChannelRejected when it refuses)."""
+
+    def shows_order_state(self, external_id: str, state: OrderState) -> bool:
+        """Whether the channel already shows `state` (a push whose acknowledgement was lost)."""
+
+
+def carrier_code(carrier: str | None) -> str | None:
+    """Our delivery note's carrier, as marketplaces name carriers."""
+    text = (carrier or "").casefold()
+    for code, words in (("nova_poshta", ("nova", "нова", "novaposhta")), ("ukrposhta", ("ukrposhta", "укрпошта")),
+                        ("meest", ("meest", "міст"))):
+        if any(word in text for word in words):
+            return code
+    return None

@@ -110,10 +110,12 @@ def channel_push_lock(engine: Engine, shop_id: str, channel: str) -> Iterator[No
 
 
 def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: Callable[[dict[str, Any]], None],
-              already_there: Callable[[dict[str, Any]], bool]) -> PushOutcome:
-    """Push `state` for this binding exactly once (module docstring). A ChannelError (down, timing out) is
-    raised with the intent kept, so the next run checks and tries again; a refusal is recorded and returned,
-    and the same state is not sent again."""
+              already_there: Callable[[dict[str, Any]], bool], channel_shows_it: bool = False) -> PushOutcome:
+    """Push `state` for this binding exactly once (module docstring). `channel_shows_it`: the last read of
+    the channel already showed this state (a cancellation that came from the channel): recorded as
+    acknowledged without a call. A ChannelError (down, timing out) is raised with the intent kept, so the
+    next run checks and tries again; a refusal is recorded and returned, and the same state is not sent
+    again."""
     digest = state_hash(state)
     if digest == binding.pushed_hash:
         return "unchanged"
@@ -122,9 +124,10 @@ def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: 
     if binding.pending_hash == digest and already_there(state):
         _acknowledge(engine, binding, digest)
         return "recognised"
-    with engine.begin() as conn:
-        conn.execute(sql_statement("channels/record_push_intent.sql"), {
-            "binding_id": binding.id, "state": json.dumps(state, ensure_ascii=False, default=str), "hash": digest})
+    _record_intent(engine, binding, state, digest)
+    if channel_shows_it:
+        _acknowledge(engine, binding, digest)
+        return "recognised"
     try:
         send(state)
     except ChannelRejected as refused:
@@ -135,6 +138,12 @@ def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: 
         raise
     _acknowledge(engine, binding, digest)
     return "pushed"
+
+
+def _record_intent(engine: Engine, binding: Binding, state: dict[str, Any], digest: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sql_statement("channels/record_push_intent.sql"), {
+            "binding_id": binding.id, "state": json.dumps(state, ensure_ascii=False, default=str), "hash": digest})
 
 
 def _record(engine: Engine, statement: str, binding: Binding, error: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder
+from shopsync.channels.base import ChannelOrder, OrderState
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -98,11 +98,32 @@ class PromApi:
         errors = {str(key): str(value) for key, value in (answer.get("errors") or {}).items()}
         return processed, errors
 
+    def push_order_state(self, external_id: str, state: OrderState) -> None:
+        """The status (a cancellation with its reason), then the waybill: Prom keeps them apart."""
+        self.set_status(external_id, str(state.status), cancellation_reason=_cancellation_reason(state),
+                        cancellation_text=state.cancel_reason)
+        if state.waybill and state.carrier in DELIVERY_TYPES:
+            self.save_declaration(external_id, state.waybill, state.carrier)
+
+    def shows_order_state(self, external_id: str, state: OrderState) -> bool:
+        order = self.order(external_id)
+        declaration = (order.get("delivery_provider_data") or {}).get("declaration_number")
+        return order.get("status") == state.status and (
+            not state.waybill or state.carrier not in DELIVERY_TYPES or str(declaration or "") == state.waybill)
+
     @staticmethod
     def _expect_processed(order_id: str, answer: Any) -> None:
         processed = [str(item) for item in (answer or {}).get("processed_ids") or []]
         if str(order_id) not in processed:
             raise ChannelRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
+
+
+def _cancellation_reason(state: OrderState) -> str | None:
+    """Our cancel reason in Prom's words when it is one of theirs, else "another" with our text."""
+    if state.status != "canceled":
+        return None
+    reason = (state.cancel_reason or "").strip()
+    return reason if reason in CANCELLATION_REASONS else "another"
 
 
 def channel_order(raw: dict[str, Any]) -> ChannelOrder:

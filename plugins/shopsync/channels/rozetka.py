@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, ChannelRejected, TokenExpired, client_for
-from shopsync.channels.base import ChannelOrder
+from shopsync.channels.base import ChannelOrder, OrderState
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -158,6 +158,21 @@ class RozetkaApi:
         if seller_comment:
             body["seller_comment"] = seller_comment
         return content_of(self.client.call("PUT", f"/orders/{order_id}", body=body))
+
+    def push_order_state(self, external_id: str, state: OrderState) -> None:
+        """One PUT with the status and the waybill; a move Rozetka does not allow now is refused before it."""
+        status = int(state.status)
+        allowed = self.allowed_statuses(external_id)
+        if status not in allowed:
+            raise ChannelRejected(f"rozetka: order {external_id}: the move to status {status} is not allowed now "
+                                  f"(allowed: {', '.join(map(str, sorted(allowed))) or 'none'})")
+        self.set_status(external_id, status, ttn=state.waybill, seller_comment=state.cancel_reason)
+
+    def shows_order_state(self, external_id: str, state: OrderState) -> bool:
+        order = self.order(external_id)
+        ttn = "".join(str(order.get("ttn") or "").split())
+        return str(order.get("status")) == str(state.status) and (
+            not state.waybill or ttn == "".join(state.waybill.split()))
 
 
 def content_of(answer: Any) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopsync.channels.api import ApiClient, ChannelError, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder
+from shopsync.channels.base import ChannelOrder, OrderState
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -142,6 +142,17 @@ class WooCommerceApi:
 
     # -- products ----------------------------------------------------------------------------------
 
+    def push_order_state(self, external_id: str, state: OrderState) -> None:
+        """The status, then the waybill as a note the buyer sees (added once)."""
+        self.set_status(external_id, str(state.status))
+        if state.waybill:
+            self.add_note(external_id, waybill_note(state), customer_note=True)
+
+    def shows_order_state(self, external_id: str, state: OrderState) -> bool:
+        if self.order(external_id).get("status") != state.status:
+            return False
+        return not state.waybill or self._note_like(external_id, waybill_note(state), True) is not None
+
     def product_ids_by_sku(self, skus: Iterable[str]) -> dict[str, int]:
         """{sku: product id} for the SKUs the shop has (exact match; a SKU with a comma cannot be asked for)."""
         wanted = sorted({sku for sku in skus if sku and "," not in sku})
@@ -216,6 +227,11 @@ class WooCommerceApi:
     @staticmethod
     def _object(answer: Any) -> dict[str, Any]:
         return answer if isinstance(answer, dict) else {}
+
+
+def waybill_note(state: OrderState) -> str:
+    carrier = {"nova_poshta": "Нова пошта", "ukrposhta": "Укрпошта", "meest": "Meest"}.get(state.carrier or "", "")
+    return f"Замовлення відправлено{' (' + carrier + ')' if carrier else ''}. Номер ТТН: {state.waybill}"
 
 
 CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash"})
