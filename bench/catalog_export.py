@@ -79,7 +79,7 @@ def bench_shop(tmp: Path):
 
 
 def export_run(tmp: Path, start: str, end: str, full: bool):
-    from shopsync.catalog.stages import ExportRun
+    from shopsync.catalog.run import ExportRun
 
     return ExportRun(shop=bench_shop(tmp), interval_start=datetime.fromisoformat(start),
                      interval_end=datetime.fromisoformat(end), full=full)
@@ -90,15 +90,15 @@ def export_run(tmp: Path, start: str, end: str, full: bool):
 def child_photos(engine: sa.Engine, tmp: Path, params: dict) -> dict:
     """The one-time photo work: every original resized, and every resized photo published (a later export,
     full or not, only handles photos that changed)."""
-    from shopsync.catalog import stages
+    from shopsync.catalog import pipeline
 
     run = export_run(tmp, params["start"], params["end"], full=True)
-    extracted = stages.extract_dataset(engine, run, "goods")
+    extracted = pipeline.extract_dataset(engine, run, "goods")
     started = time.perf_counter()
-    photos = stages.resize_photos(run)
-    stages.merge_dataset(run, "goods")
+    photos = pipeline.resize_photos(run)
+    pipeline.merge_dataset(run, "goods")
     upload_started = time.perf_counter()
-    uploaded = stages.publish_photos(run)
+    uploaded = pipeline.publish_photos(run)
     return {"wall": time.perf_counter() - started, "extract_seconds": extracted["seconds"],
             "processed": photos.get("processed"), "unchanged": photos.get("unchanged"), "failed": photos.get("failed"),
             "photos_seconds": photos["seconds"], "uploaded": uploaded,
@@ -107,17 +107,17 @@ def child_photos(engine: sa.Engine, tmp: Path, params: dict) -> dict:
 
 def child_export(engine: sa.Engine, tmp: Path, params: dict) -> dict:
     """run_export as the CLI runs it; the stage dicts are caught on their way into summarise."""
-    from shopsync.catalog import stages
+    from shopsync.catalog import pipeline
 
     captured: list[dict] = []
-    original = stages.summarise
+    original = pipeline.summarise
 
     def capturing(run, results):
         captured.extend(r for r in results if r)
         return original(run, results)
 
-    stages.summarise = capturing
-    extracts = {name: getattr(stages, name) for name in ("extract_dataset", "extract_categories")}
+    pipeline.summarise = capturing
+    extracts = {name: getattr(pipeline, name) for name in ("extract_dataset", "extract_categories")}
 
     def with_database_cpu(stage):
         def measured(*args, **kwargs):
@@ -129,11 +129,11 @@ def child_export(engine: sa.Engine, tmp: Path, params: dict) -> dict:
         return measured
 
     for name, stage in extracts.items():
-        setattr(stages, name, with_database_cpu(stage))
+        setattr(pipeline, name, with_database_cpu(stage))
     run = export_run(tmp, params["start"], params["end"], full=params["full"])
     memory = MemorySampler()
     started = time.perf_counter()
-    summary = stages.run_export(engine, run)
+    summary = pipeline.run_export(engine, run)
     wall = time.perf_counter() - started
     memory.stop()
     return {"wall": wall, "stages": {r["stage"]: r for r in captured}, "changed": summary["changed"],

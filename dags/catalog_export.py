@@ -1,6 +1,6 @@
 """Catalog export: one DAG per shop in include/shops/ (shop_<id>__catalog_export).
 
-Thin on purpose: every task calls a function of shopsync.catalog.stages; this
+Thin on purpose: every task calls a function of shopsync.catalog.pipeline; this
 file only wires them. Nothing here touches the database or reads large files
 at parse time.
 """
@@ -88,58 +88,58 @@ def build_dag(shop: ShopSettings):
         @shop_task
         def extract_dataset(dataset: str, **context) -> dict:
             from shopsync.airflow.tasks import accounting_engine, export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.extract_dataset(accounting_engine(), export_run(shop.id, context), dataset)
+            return pipeline.extract_dataset(accounting_engine(), export_run(shop.id, context), dataset)
 
         @task
         @shop_task
         def extract_categories(**context) -> dict:
             from shopsync.airflow.tasks import accounting_engine, export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.extract_categories(accounting_engine(), export_run(shop.id, context))
+            return pipeline.extract_categories(accounting_engine(), export_run(shop.id, context))
 
         @task
         @shop_task
         def resize_photos(extracted: dict, **context) -> dict:
             from shopsync.airflow.tasks import export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.resize_photos(export_run(shop.id, context))
+            return pipeline.resize_photos(export_run(shop.id, context))
 
         @task
         @shop_task
         def merge_dataset(dataset: str, upstream: dict, **context) -> dict:
             from shopsync.airflow.tasks import export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.merge_dataset(export_run(shop.id, context), dataset)
+            return pipeline.merge_dataset(export_run(shop.id, context), dataset)
 
         @task
         @shop_task
         def build_feeds(merged: list[dict], categories: dict, **context) -> dict:
             from shopsync.airflow.tasks import export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.build_feeds(export_run(shop.id, context))
+            return pipeline.build_feeds(export_run(shop.id, context))
 
         @task
         @shop_task
         def validate_feeds(built: dict, **context) -> dict:
             from shopsync.airflow.tasks import accounting_engine, export_run, silence_noisy_libraries
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
             silence_noisy_libraries()
-            return stages.validate_feeds(export_run(shop.id, context), accounting_engine())
+            return pipeline.validate_feeds(export_run(shop.id, context), accounting_engine())
 
         @task(outlets=[feeds_asset])
         @shop_task
         def publish(validated: dict, **context):
             from shopsync.airflow.tasks import export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            published = stages.publish_feeds(export_run(shop.id, context))
+            published = pipeline.publish_feeds(export_run(shop.id, context))
             yield Metadata(feeds_asset, published["asset_extra"])
             return published
 
@@ -147,9 +147,9 @@ def build_dag(shop: ShopSettings):
         @shop_task
         def summary(stage_results: list[dict], **context) -> dict:
             from shopsync.airflow.tasks import export_run
-            from shopsync.catalog import stages
+            from shopsync.catalog import pipeline
 
-            return stages.summarise(export_run(shop.id, context), stage_results)
+            return pipeline.summarise(export_run(shop.id, context), stage_results)
 
         checked = check_database()
         with TaskGroup("extract") as extract_group:

@@ -213,7 +213,8 @@ def print_open_conflicts(shop_id: str, conflicts: list) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from shopsync.catalog.stages import ExportRun, run_export, summary_lines
+    from shopsync.catalog.pipeline import run_export, summary_lines
+    from shopsync.catalog.run import ExportRun
     from shopsync.catalog.validation.rules import FeedValidationError
     from shopsync.core.config import get_shop
     from shopsync.core.db import get_engine

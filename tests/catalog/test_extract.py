@@ -11,8 +11,10 @@ import pyarrow.ipc as ipc
 import pytest
 import sqlalchemy as sa
 
-from shopsync.catalog import extract, snapshot, stages
+from shopsync.catalog import extract, pipeline, snapshot
+from shopsync.catalog.run import ExportRun
 from shopsync.core.config import ShopSettings
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 from shopsync.seed import seed_database
 
 GOODS = 120
@@ -25,10 +27,10 @@ def seeded(engine, local_dir):                  # local_dir: the seed's photo po
     return engine
 
 
-def read_goods(engine, scope: extract.Scope, currency: str = "UAH") -> pa.Table:
+def read_goods(engine, scope: extract.Scope, currency: str = "UAH", tuning: Tuning = DEFAULT_TUNING) -> pa.Table:
     conn = extract.consistent_read(engine)
     try:
-        return pa.Table.from_batches(list(extract.goods_batches(conn, scope, currency, WAREHOUSES)),
+        return pa.Table.from_batches(list(extract.goods_batches(conn, scope, currency, WAREHOUSES, tuning)),
                                      snapshot.GOODS_SCHEMA)
     finally:
         conn.rollback()
@@ -40,24 +42,23 @@ def execute(engine, sql: str, **params) -> None:
         conn.execute(sa.text(sql), params)
 
 
-def test_incremental_extract_of_ids_equals_those_rows_of_a_full_extract(seeded, monkeypatch):
-    monkeypatch.setattr(extract, "GOOD_CHUNK", 17)                 # several chunks, boundaries anywhere
-    full = read_goods(seeded, extract.Scope())
+def test_incremental_extract_of_ids_equals_those_rows_of_a_full_extract(seeded):
+    chunked = DEFAULT_TUNING.but(extract_goods_chunk=17)            # several chunks, boundaries anywhere
+    full = read_goods(seeded, extract.Scope(), tuning=chunked)
     assert full.column("good_id").to_pylist() == list(range(1, GOODS + 1))
     assert full.schema.equals(snapshot.GOODS_SCHEMA)
 
     ids = [117, 3, 1, 17, 18, 34, 35, 60, 3, GOODS, GOODS + 5, 99_999]  # unsorted, a duplicate, unknown ids
-    incremental = read_goods(seeded, extract.Scope(ids=ids))
+    incremental = read_goods(seeded, extract.Scope(ids=ids), tuning=chunked)
     assert incremental.equals(full.filter(pc.is_in(full.column("good_id"), pa.array(ids, pa.int64()))))
 
-    monkeypatch.setattr(extract, "GOOD_CHUNK", 10_000)             # one chunk: the same rows
-    assert read_goods(seeded, extract.Scope()).equals(full)
+    one_chunk = DEFAULT_TUNING.but(extract_goods_chunk=10_000)      # one chunk: the same rows
+    assert read_goods(seeded, extract.Scope(), tuning=one_chunk).equals(full)
     assert read_goods(seeded, extract.Scope(ids=[])).num_rows == 0
 
 
-def test_extract_dataset_writes_the_batches_as_the_snapshot_schema(seeded, local_dir, monkeypatch):
-    monkeypatch.setattr(extract, "GOOD_CHUNK", 25)
-    monkeypatch.setattr(snapshot, "FILE_BATCH", 10)                # snapshot batches cut across chunks
+def test_extract_dataset_writes_the_batches_as_the_snapshot_schema(seeded, local_dir):
+    tuning = DEFAULT_TUNING.but(extract_goods_chunk=25, snapshot_file_rows=10)   # file batches cut across chunks
     settings = ShopSettings.model_validate({
         "id": "demo", "name": "Demo", "url": "https://demo.example", "warehouses": WAREHOUSES,
         "feeds": [{"profile": "rozetka_yml"}],
@@ -65,8 +66,8 @@ def test_extract_dataset_writes_the_batches_as_the_snapshot_schema(seeded, local
         "orders_inbox": {"kind": "local", "path": str(local_dir / "inbox")},
     })
     now = datetime.now(UTC).replace(microsecond=0)
-    run = stages.ExportRun(shop=settings, interval_start=now, interval_end=now, full=True)
-    result = stages.extract_dataset(seeded, run, "goods")
+    run = ExportRun(shop=settings, interval_start=now, interval_end=now, full=True, tuning=tuning)
+    result = pipeline.extract_dataset(seeded, run, "goods")
     assert result["rows_read"] == GOODS
     written = ipc.open_file(run.workspace.changes(run.key, "goods"))
     assert written.schema.equals(snapshot.GOODS_SCHEMA)

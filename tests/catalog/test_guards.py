@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from shopsync.catalog import stages
 from shopsync.catalog.guards import ShrinkGuardError, check_shrink, shrinking_feeds
+from shopsync.catalog.publish.run import guarded_rows
+from shopsync.catalog.run import ExportRun
+from shopsync.catalog.run_files import FeedFileStats
 from shopsync.core.config import ShopSettings
 
 PUBLISHED = {"published_at": "2026-12-06T10:00:00+00:00", "files": [
@@ -38,8 +40,9 @@ def test_every_full_feed_is_guarded_a_missing_one_counts_as_empty_and_deltas_are
         "destination": {"kind": "local", "path": str(tmp_path / "published")},
         "orders_inbox": {"kind": "local", "path": str(tmp_path / "inbox")}})
     now = datetime.now(UTC)
-    run = stages.ExportRun(shop=shop, interval_start=now, interval_end=now)
-    built = [{"file": "TSGoods.trs", "rows": 1200}, {"file": "TSGoods.delta.trs", "rows": 3},
-             {"file": "customers.csv", "rows": 10}]
-    assert stages._guarded_rows(run, built) == {"rozetka.xml": 0, "TSGoods.trs": 1200, "customers.csv": 10}
+    run = ExportRun(shop=shop, interval_start=now, interval_end=now)
+    built = [FeedFileStats("TSGoods.trs", "torgsoft_csv", rows=1200, bytes=1),
+             FeedFileStats("TSGoods.delta.trs", "torgsoft_csv", rows=3, bytes=1),
+             FeedFileStats("customers.csv", "customers_csv", rows=10, bytes=1)]
+    assert guarded_rows(run, built) == {"rozetka.xml": 0, "TSGoods.trs": 1200, "customers.csv": 10}
     assert shop.max_drop_percent == 20

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shopsync.catalog import stages
+from shopsync.catalog import pipeline
+from shopsync.catalog.run import ExportRun
 from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
@@ -28,7 +29,7 @@ def ftp_shop(path: str, local_dir: Path) -> ShopSettings:
 
 
 def export(engine, settings: ShopSettings, end: datetime) -> dict:
-    return stages.run_export(engine, stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1),
+    return pipeline.run_export(engine, ExportRun(shop=settings, interval_start=end - timedelta(hours=1),
                                                       interval_end=end))
 
 
@@ -62,7 +63,7 @@ def test_moving_a_remote_destination_sends_the_photos_again(
     assert assert_complete(site_a)["files"]
     assert second["rejected"] == first["rejected"]
     # the same destination again: nothing new to send; a third place gets them all
-    same = stages.ExportRun(shop=ftp_shop("/site-b", local_dir), interval_start=end, interval_end=end)
-    assert stages.publish_photos(same) == 0
-    moved = stages.ExportRun(shop=ftp_shop("/site-c", local_dir), interval_start=end, interval_end=end)
-    assert stages.publish_photos(moved) == len(photos_under(site_a))
+    same = ExportRun(shop=ftp_shop("/site-b", local_dir), interval_start=end, interval_end=end)
+    assert pipeline.publish_photos(same) == 0
+    moved = ExportRun(shop=ftp_shop("/site-c", local_dir), interval_start=end, interval_end=end)
+    assert pipeline.publish_photos(moved) == len(photos_under(site_a))

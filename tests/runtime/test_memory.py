@@ -34,7 +34,7 @@ def default_pool() -> str:
 
 
 def test_importing_the_catalog_leaves_arrows_allocator_alone(default_pool: str) -> None:
-    assert arrow_pool_after("import shopsync.catalog.stages, shopsync.catalog.snapshot") == default_pool
+    assert arrow_pool_after("import shopsync.catalog.pipeline, shopsync.catalog.snapshot") == default_pool
 
 
 def test_the_entry_point_call_chooses_jemalloc(default_pool: str) -> None:

@@ -151,7 +151,7 @@ def data_interval(context: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def export_run(shop_id: str, context: dict[str, Any]):
-    from shopsync.catalog.stages import ExportRun
+    from shopsync.catalog.run import ExportRun
     from shopsync.core.config import get_shop
 
     start, end = data_interval(context)

@@ -8,8 +8,20 @@ from collections.abc import Iterator
 
 from shopsync.catalog import snapshot
 from shopsync.catalog.model import FeedContext
-from shopsync.catalog.run import DATASETS, ExportRun, categories_path, elapsed
-from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json, write_json
+from shopsync.catalog.run import ExportRun, categories_path, elapsed
+from shopsync.catalog.run_files import (
+    DatabasePositions,
+    FeedFileStats,
+    ReadBackNotes,
+    SnapshotCounts,
+    read_changes,
+    write_feed_stats,
+    write_positions,
+    write_read_back,
+    write_rejections,
+    write_snapshot_counts,
+)
+from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json
 from shopsync.core.config import FeedSettings
 from shopsync.runtime.memory import gc_paused
 
@@ -77,14 +89,14 @@ def _write_catalog_pass(run: ExportRun, ctx: FeedContext, photos) -> tuple[list[
     from shopsync.catalog import feed_pass
 
     ws = run.workspace
-    meta = read_json(ws.changed_ids_path(run.key, "goods"), {})
+    meta = read_changes(run, "goods")
     plan = feed_pass.PassPlan(
         workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
         photo_base_url=run.shop.photo_base_url, photos=photos,
-        changed_ids=meta["ids"] if meta.get("mode") == "incremental" else None,
+        changed_ids=list(meta.ids) if meta is not None and meta.incremental else None,
         changes=ws.changes(run.key, "goods"),
-        previous_token=meta.get("previous_snapshot_token"),
-        token=meta.get("snapshot_token") if meta.get("snapshot_token") == _snapshot_token(ws) else None,
+        previous_token=meta.previous_snapshot_token if meta is not None else None,
+        token=meta.snapshot_token if meta is not None and meta.snapshot_token == _snapshot_token(ws) else None,
     )
     result = feed_pass.run_pass(plan)
     stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, photos, plan.changed_ids)}
@@ -187,22 +199,21 @@ def _build_feeds(run: ExportRun) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Read before the snapshots: a merge of another run meanwhile makes the feeds newer, never older, than this
     state = run.workspace.read_state()
-    write_json(run.run_dir_path("position.json"), {dataset: state.get(dataset, {}).get("position")
-                                                   for dataset in DATASETS if state.get(dataset, {}).get("position")})
+    write_positions(run, DatabasePositions.from_state(state))
     ctx = feed_context(run)
     with gc_paused():
         photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
         catalog_stats, result = _write_catalog_pass(run, ctx, photos)
     rejections = result.rejections
-    _save_rejections(run, rejections)
+    write_rejections(run, rejections)
     raise_on_rejections(rejections, 0, run.shop.on_bad_item)
     stats = catalog_stats + _write_model_group_feeds(run, ctx, photos) + _write_companion_feeds(run, ctx)
     for feed_stats in stats:        # validation checks that a feed read back while written is still this file
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
     pq.write_table(result.expected, run.run_dir_path("expected.parquet"))
-    write_json(run.run_dir_path("read-back.json"), result.read_back.as_json())
-    write_json(run.run_dir_path("snapshot-counts.json"), result.counts)
-    write_json(run.run_dir_path("feeds.json"), stats)
+    write_read_back(run, ReadBackNotes.from_json(result.read_back.as_json()))
+    write_snapshot_counts(run, SnapshotCounts.from_json(result.counts))
+    write_feed_stats(run, [FeedFileStats.from_json(feed_stats) for feed_stats in stats])
     return {
         "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
         "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
@@ -210,15 +221,3 @@ def _build_feeds(run: ExportRun) -> dict:
         "unencodable": {s["file"]: {"count": s["replaced_chars"], "examples": s.get("replaced_examples", [])}
                         for s in stats if s.get("replaced_chars")},
     }
-
-
-def _save_rejections(run: ExportRun, rejections) -> None:
-    write_json(run.run_dir_path("rejections.json"),
-               [{"good_id": r.good_id, "name": r.name, "reasons": list(r.reasons)} for r in rejections.items])
-
-
-def _load_rejections(run: ExportRun):
-    from shopsync.catalog.validation.rules import RejectedItem, Rejections
-
-    items = read_json(run.run_dir_path("rejections.json"), [])
-    return Rejections([RejectedItem(r["good_id"], r["name"], tuple(r["reasons"])) for r in items])

@@ -3,7 +3,7 @@
 All streams of one extract are read in a single REPEATABLE READ, read-only
 transaction, so goods, stock and prices come from one consistent moment.
 
-Goods are read in chunks of at most GOOD_CHUNK goods (a good id range for a full
+Goods are read in chunks of at most tuning.extract_goods_chunk goods (a good id range for a full
 extract, a slice of the id list for an incremental one), so memory does not grow
 with the catalog. Each of the five streams of a chunk (goods and its four child
 tables, in good id order) is read with `COPY (<query>) TO STDOUT` as CSV and
@@ -38,11 +38,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from shopsync.catalog.snapshot import GOODS_SCHEMA
 from shopsync.core.sql import read_sql
+from shopsync.core.tuning import Tuning
 
 SCOPE_MARKER = re.compile(r"\{scope:([a-z_.]+)\}")
 PARAM_MARKER = re.compile(r"(?<![:\w]):([a-z_]+)\b")
-FETCH_BATCH = 5000          # rows per round trip of a server-side cursor (customers, certificates)
-GOOD_CHUNK = 10_000         # goods per chunk of the goods extract (memory: about two chunks of rows)
 
 # Child streams (include/sql/extract/<stream>.sql, rows ordered by good_id) -> their list column of GOODS_SCHEMA.
 CHILD_COLUMNS = {"characteristics": "characteristics", "free_stock": "warehouses",
@@ -87,10 +86,10 @@ def consistent_read(engine: Engine) -> Connection:
     return conn
 
 
-def stream_rows(conn: Connection, sql_name: str, scope: Scope, **params: Any) -> Iterator[sa.Row]:
-    """Rows of include/sql/extract/<sql_name>.sql through a server-side cursor."""
+def stream_rows(conn: Connection, sql_name: str, scope: Scope, fetch_rows: int, **params: Any) -> Iterator[sa.Row]:
+    """Rows of include/sql/extract/<sql_name>.sql through a server-side cursor, fetch_rows per round trip."""
     sql = scope.render(read_sql(f"extract/{sql_name}.sql"))
-    result = conn.execution_options(stream_results=True, max_row_buffer=FETCH_BATCH).execute(sa.text(sql), params)
+    result = conn.execution_options(stream_results=True, max_row_buffer=fetch_rows).execute(sa.text(sql), params)
     try:
         yield from result
     finally:
@@ -119,16 +118,17 @@ def changed_good_ids(conn: Connection, since: datetime, until: datetime) -> list
 
 # --- goods: COPY per chunk into pyarrow -------------------------------------------------------------
 
-def goods_batches(conn: Connection, scope: Scope, currency: str,
-                  warehouse_ids: Sequence[int]) -> Iterator[pa.RecordBatch]:
-    """The scope's goods as GOODS_SCHEMA record batches (one per chunk), in good id order.
+def goods_batches(conn: Connection, scope: Scope, currency: str, warehouse_ids: Sequence[int],
+                  tuning: Tuning) -> Iterator[pa.RecordBatch]:
+    """The scope's goods as GOODS_SCHEMA record batches (one per chunk of tuning.extract_goods_chunk goods), in
+    good id order.
 
     While the caller builds and writes one chunk, a thread reads the next one from the database (it alone uses
     the connection until the batches are done).
     """
     raw = conn.connection.driver_connection
     params = {"currency": str(currency), "warehouse_ids": [int(w) for w in warehouse_ids]}
-    chunks = list(_goods_chunks(conn, scope))
+    chunks = list(_goods_chunks(conn, scope, tuning.extract_goods_chunk))
     kinds = _read_csv(_copy_csv(raw, "characteristic_kinds", scope, params), KIND_COLUMNS, "characteristic_kinds")
     streams = ("goods", *CHILD_COLUMNS)
     csv_chunks = ({stream: _copy_csv(raw, stream, chunk, params) for stream in streams} for chunk in chunks)
@@ -138,14 +138,14 @@ def goods_batches(conn: Connection, scope: Scope, currency: str,
             yield _goods_batch(goods, csv, kinds)
 
 
-def _goods_chunks(conn: Connection, scope: Scope) -> Iterator[Scope]:
-    """The scope in pieces of at most GOOD_CHUNK goods, in id order."""
+def _goods_chunks(conn: Connection, scope: Scope, chunk: int) -> Iterator[Scope]:
+    """The scope in pieces of at most `chunk` goods, in id order."""
     if scope.ids is not None:
         ids = sorted({int(i) for i in scope.ids})
-        for start in range(0, len(ids), GOOD_CHUNK):
-            yield Scope(ids=ids[start:start + GOOD_CHUNK])
+        for start in range(0, len(ids), chunk):
+            yield Scope(ids=ids[start:start + chunk])
         return
-    ranges = conn.execute(sa.text(read_sql("extract/goods_chunks.sql")), {"chunk": GOOD_CHUNK}).all()
+    ranges = conn.execute(sa.text(read_sql("extract/goods_chunks.sql")), {"chunk": chunk}).all()
     for lo, hi in ranges:
         yield Scope(id_range=(lo, hi))
 
@@ -290,11 +290,11 @@ def category_records(conn: Connection, map_key: str) -> list[dict]:
     return [row._asdict() for row in conn.execute(sa.text(read_sql("extract/categories.sql")), {"map_key": map_key})]
 
 
-def customer_records(conn: Connection, scope: Scope) -> Iterator[dict]:
-    for row in stream_rows(conn, "customers", scope):
+def customer_records(conn: Connection, scope: Scope, tuning: Tuning) -> Iterator[dict]:
+    for row in stream_rows(conn, "customers", scope, tuning.fetch_rows):
         yield row._asdict()
 
 
-def certificate_records(conn: Connection, scope: Scope) -> Iterator[dict]:
-    for row in stream_rows(conn, "certificates", scope):
+def certificate_records(conn: Connection, scope: Scope, tuning: Tuning) -> Iterator[dict]:
+    for row in stream_rows(conn, "certificates", scope, tuning.fetch_rows):
         yield row._asdict()

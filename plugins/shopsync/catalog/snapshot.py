@@ -24,8 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 
-WRITE_BATCH = 10_000       # records per batch when writing dicts (customers, certificates)
-FILE_BATCH = 2_500         # rows per record batch in a snapshot file: what a reader holds decompressed at once
+from shopsync.core.tuning import Tuning
+
 MONEY = pa.decimal128(14, 2)
 QUANTITY = pa.decimal128(14, 3)
 
@@ -81,11 +81,11 @@ def key_of(schema: pa.Schema) -> str:
     return KEY_OF[id(schema)]
 
 
-def _batches_of(records: Iterable[dict], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _batches_of(records: Iterable[dict], schema: pa.Schema, size: int) -> Iterator[pa.RecordBatch]:
     batch: list[dict] = []
     for record in records:
         batch.append(record)
-        if len(batch) >= WRITE_BATCH:
+        if len(batch) >= size:
             yield pa.RecordBatch.from_pylist(batch, schema=schema)
             batch = []
     if batch:
@@ -93,11 +93,13 @@ def _batches_of(records: Iterable[dict], schema: pa.Schema) -> Iterator[pa.Recor
 
 
 class AtomicSnapshotWriter:
-    """Writes an Arrow IPC file (zstd-compressed record batches of at most FILE_BATCH rows) to <path>.tmp and
-    renames it into place on success, so readers never see a partial snapshot."""
+    """Writes an Arrow IPC file (zstd-compressed record batches of at most `file_rows` rows: what a reader holds
+    decompressed at once) to <path>.tmp and renames it into place on success, so readers never see a partial
+    snapshot."""
 
-    def __init__(self, path: Path, schema: pa.Schema, compression: str = "zstd"):
+    def __init__(self, path: Path, schema: pa.Schema, file_rows: int, compression: str = "zstd"):
         self.path = path
+        self.file_rows = file_rows
         self.tmp = path.with_name(path.name + ".tmp")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.sink = pa.OSFile(str(self.tmp), "wb")
@@ -108,7 +110,7 @@ class AtomicSnapshotWriter:
         if batch.num_rows:
             if isinstance(batch, pa.RecordBatch):
                 batch = pa.Table.from_batches([batch])
-            self.writer.write_table(batch, max_chunksize=FILE_BATCH)
+            self.writer.write_table(batch, max_chunksize=self.file_rows)
             self.rows += batch.num_rows
 
     def commit(self) -> int:
@@ -127,11 +129,12 @@ class AtomicSnapshotWriter:
             self.sink.close()
 
 
-def write_records(path: Path, records: Iterable[dict], schema: pa.Schema) -> int:
-    """Write records (already in key order) as a snapshot file; returns the row count."""
-    writer = AtomicSnapshotWriter(path, schema)
+def write_records(path: Path, records: Iterable[dict], schema: pa.Schema, tuning: Tuning) -> int:
+    """Write records (already in key order) as a snapshot file, tuning.snapshot_write_rows of them converted at
+    a time; returns the row count."""
+    writer = AtomicSnapshotWriter(path, schema, tuning.snapshot_file_rows)
     try:
-        for batch in _batches_of(records, schema):
+        for batch in _batches_of(records, schema, tuning.snapshot_write_rows):
             writer.write(batch)
     except BaseException:
         writer.abort()
@@ -139,9 +142,9 @@ def write_records(path: Path, records: Iterable[dict], schema: pa.Schema) -> int
     return writer.commit()
 
 
-def write_batches(path: Path, batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> int:
+def write_batches(path: Path, batches: Iterable[pa.RecordBatch], schema: pa.Schema, tuning: Tuning) -> int:
     """Write record batches of any size (already in key order) as a snapshot file; returns the row count."""
-    writer = AtomicSnapshotWriter(path, schema)
+    writer = AtomicSnapshotWriter(path, schema, tuning.snapshot_file_rows)
     try:
         for batch in batches:
             writer.write(batch)
@@ -166,15 +169,19 @@ def _open(path: Path, columns: Sequence[str] | None = None) -> tuple[pa.NativeFi
         raise
 
 
-def iter_batches(path: Path, batch_size: int = WRITE_BATCH,
+def iter_batches(path: Path, batch_size: int | None = None,
                  columns: Sequence[str] | None = None) -> Iterator[pa.RecordBatch]:
-    """The file's rows as record batches of at most batch_size rows, in file order."""
+    """The file's rows as record batches of at most batch_size rows (None: as the file holds them), in file
+    order."""
     if not path.exists():
         return
     source, reader = _open(path, columns)
     with source:
         for index in range(reader.num_record_batches):
             batch = reader.get_batch(index)
+            if batch_size is None:
+                yield batch
+                continue
             for start in range(0, batch.num_rows, batch_size):
                 yield batch.slice(start, batch_size)
 
@@ -185,7 +192,7 @@ def read_table(path: Path, columns: Sequence[str] | None = None) -> pa.Table:
         return reader.read_all()
 
 
-def iter_records(path: Path, batch_size: int = WRITE_BATCH, columns: Sequence[str] | None = None) -> Iterator[dict]:
+def iter_records(path: Path, batch_size: int | None = None, columns: Sequence[str] | None = None) -> Iterator[dict]:
     for batch in iter_batches(path, batch_size, columns):
         yield from batch.to_pylist()
 
@@ -216,7 +223,7 @@ def read_keys(path: Path, key: str) -> pa.Array:
     return read_table(path, [key]).column(key).combine_chunks()
 
 
-def merge(snapshot: Path, changes: Path, changed_ids: Sequence[int], schema: pa.Schema) -> MergeStats:
+def merge(snapshot: Path, changes: Path, changed_ids: Sequence[int], schema: pa.Schema, tuning: Tuning) -> MergeStats:
     """Replace every changed key of the snapshot by its record in `changes` (absent there: deleted)."""
     key = key_of(schema)
     changed = pa.array(sorted(set(changed_ids)), pa.int64())
@@ -231,7 +238,7 @@ def merge(snapshot: Path, changes: Path, changed_ids: Sequence[int], schema: pa.
         added=change_table.num_rows - replaced,
         removed=existing_changed - replaced,
     )
-    writer = AtomicSnapshotWriter(snapshot, schema)
+    writer = AtomicSnapshotWriter(snapshot, schema, tuning.snapshot_file_rows)
     try:
         merge_sorted(writer, iter_batches(snapshot), change_table, changed, key)
     except BaseException:

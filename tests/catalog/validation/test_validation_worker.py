@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shopsync.catalog.stages import VALIDATE_STAGE, ExportRun
+from shopsync.catalog.pipeline import VALIDATE_STAGE
+from shopsync.catalog.run import ExportRun
 from shopsync.catalog.validation import worker as worker_module
 from shopsync.catalog.validation.worker import ValidationWorker
 from shopsync.core.config import ShopSettings
@@ -29,10 +30,10 @@ def test_a_failure_in_the_helper_is_raised_in_the_caller(local_dir):
 
 
 def test_the_worker_imports_no_pipeline_module() -> None:
-    """No import circle with stages.py: the caller passes the stage to run, the worker names none."""
+    """No import circle with pipeline.py: the caller passes the stage to run, the worker names none."""
     tree = ast.parse(Path(worker_module.__file__).read_text(encoding="utf-8"))
     imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     named = {f"{node.module}.{alias.name}" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
              for alias in node.names}
-    assert not {name for name in imported | named if name.startswith("shopsync.catalog.stages")}
+    assert not {name for name in imported | named if name.startswith("shopsync.catalog.pipeline")}

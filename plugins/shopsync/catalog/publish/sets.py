@@ -304,7 +304,7 @@ class RemoteSets:
         return _parse_manifest(self.transport.get(MANIFEST), self.description)
 
     def known_photos(self, names: set[str]) -> set[str] | None:
-        return None                          # remembered in the workspace, per destination (stages.py)
+        return None                          # remembered in the workspace, per destination (publish/run.py)
 
     def recover(self) -> list[str]:
         """Finish (renames begun) or roll back (uploads begun) the publish the journal describes."""

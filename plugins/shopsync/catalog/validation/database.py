@@ -7,10 +7,10 @@ read:
 
 - counts: the goods the database has, and those it says a shop should show (active and visible), against
   the goods the feeds were written from (offered, hidden or rejected);
-- a sample of SAMPLE_SIZE goods drawn from the feeds' goods (seeded by the run key, so a re-run draws the
-  same): each one's visibility, free stock over the shop's warehouses, and price, against what the feeds
-  and their read-back offers say (TSGoods: the pre-promo price, stock 0 when hidden; YML: the price, no
-  offer when hidden).
+- a sample of goods (Tuning.database_sample, or SHOPSYNC_VALIDATE_DB_SAMPLE) drawn from the feeds' goods
+  (seeded by the run key, so a re-run draws the same): each one's visibility, free stock over the shop's
+  warehouses, and price, against what the feeds and their read-back offers say (TSGoods: the pre-promo
+  price, stock 0 when hidden; YML: the price, no offer when hidden).
 
 A good may legitimately change between the extract and this check. A mismatching good whose change_log
 entry is newer than the extract (less the extract overlap) is excused, not blocking; the counts may differ
@@ -38,14 +38,14 @@ import sqlalchemy as sa
 from shopsync.catalog import extract
 from shopsync.core.sql import sql_statement
 
-SAMPLE_SIZE = 200
 MAX_REPORTED = 20
 FAR_FUTURE = datetime(9999, 1, 1).astimezone()
 TORGSOFT = "torgsoft_csv"
 
 
-def sample_size() -> int:
-    return int(os.environ.get("SHOPSYNC_VALIDATE_DB_SAMPLE", str(SAMPLE_SIZE)))
+def sample_size(tuned: int) -> int:
+    """How many goods to re-read: SHOPSYNC_VALIDATE_DB_SAMPLE when set (the operator's word), else `tuned`."""
+    return int(os.environ.get("SHOPSYNC_VALIDATE_DB_SAMPLE", str(tuned)))
 
 
 @dataclass
@@ -109,10 +109,10 @@ def draw_sample(good_ids: np.ndarray, size: int, seed: str) -> list[int]:
 
 def compare(conn: sa.Connection, *, currency: str, warehouse_ids: list[int], since: datetime,
             expected: pa.Table, feed_counts: dict[str, int], feeds: list[FeedOffers], seed: str,
-            size: int | None = None) -> DatabaseComparison:
+            size: int) -> DatabaseComparison:
     """Compare the run's feeds with the database (see the module docstring). `expected`: good_id, free_stock,
     visible of every good the feeds offer; `feed_counts`: {"goods": .., "visible": ..} of the snapshot."""
-    sample = draw_sample(expected.column("good_id").to_numpy(), sample_size() if size is None else size, seed)
+    sample = draw_sample(expected.column("good_id").to_numpy(), size, seed)
     rows = conn.execute(sql_statement("extract/goods_sample.sql"), {
         "good_ids": sample, "currency": currency, "warehouse_ids": [int(w) for w in warehouse_ids]}).all()
     database = {row.good_id: row for row in rows}

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # blocked it; every cp1251 feed is read back by csv.reader. The limit is per process: the largest it takes.
 CSV_FIELD_LIMIT = 2**31 - 1
 csv.field_size_limit(CSV_FIELD_LIMIT)
-VALIDATE_CHUNK = 100_000     # offers per Great Expectations run of a read-back feed (memory: one chunk's frame)
 
 OFFER_COLUMNS = ("offer_id", "name", "price", "old_price", "stock", "category_id", "picture_count", "pictures")
 YML_PROFILES = ("yml", "prom_yml", "rozetka_yml")

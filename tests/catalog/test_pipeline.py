@@ -16,10 +16,11 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from shopsync.catalog import snapshot, stages
+from shopsync.catalog import pipeline, snapshot
 from shopsync.catalog.feeds.yml import RozetkaYmlWriter
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
 from shopsync.catalog.validation.rules import FeedValidationError
+from shopsync.catalog.workspace import ShopWorkspace
 from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
@@ -46,8 +47,8 @@ def shop(published: Path, **overrides) -> ShopSettings:
 def export(engine, settings: ShopSettings, end: datetime, full: bool = False, dry_run: bool = False,
            start: datetime | None = None) -> dict:
     start = start or end - timedelta(hours=1)
-    run = stages.ExportRun(shop=settings, interval_start=start, interval_end=end, full=full)
-    return stages.run_export(engine, run, dry_run=dry_run)
+    run = pipeline.ExportRun(shop=settings, interval_start=start, interval_end=end, full=full)
+    return pipeline.run_export(engine, run, dry_run=dry_run)
 
 
 def digests(directory: Path) -> dict[str, str]:
@@ -158,20 +159,21 @@ def test_fail_policy_blocks_the_feed_and_keeps_the_last_good_one(seeded, local_d
     assert (published / "manifest.json").read_bytes() == manifest
 
 
-def _build(seeded, run: stages.ExportRun) -> stages.ExportRun:
+def _build(seeded, run: pipeline.ExportRun) -> pipeline.ExportRun:
     """The stages up to and including build_feeds (what the DAG runs before validate)."""
-    for dataset in stages.DATASETS:
-        stages.extract_dataset(seeded, run, dataset)
-    stages.extract_categories(seeded, run)
-    stages.resize_photos(run)
-    for dataset in stages.DATASETS:
-        stages.merge_dataset(run, dataset)
-    stages.build_feeds(run)
+    for dataset in pipeline.DATASETS:
+        pipeline.extract_dataset(seeded, run, dataset)
+    pipeline.extract_categories(seeded, run)
+    pipeline.resize_photos(run)
+    for dataset in pipeline.DATASETS:
+        pipeline.merge_dataset(run, dataset)
+    pipeline.build_feeds(run)
     return run
 
 
 def _build_next_run(seeded, settings, end):
-    return _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
+    return _build(seeded, pipeline.ExportRun(shop=settings, interval_start=end,
+                                             interval_end=end + timedelta(minutes=5)))
 
 
 @pytest.mark.parametrize("chunk", [None, 7], ids=["whole", "in chunks of 7 offers"])
@@ -193,7 +195,8 @@ def test_a_feed_failing_great_expectations_is_not_published(seeded, local_dir, m
     monkeypatch.setattr(RozetkaYmlWriter, "render", render_first_offer_twice)
     run = _build_next_run(seeded, settings, end)
     with pytest.raises(FeedValidationError) as failure:
-        stages.validate_feeds(run, chunk_offers=chunk)
+        pipeline.validate_feeds(dataclasses.replace(run, tuning=run.tuning.but(validate_chunk_offers=chunk)) if chunk
+                                else run)
     report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
     assert "expect_column_values_to_be_unique" in report
     assert "validation-report.md" in str(failure.value)
@@ -212,7 +215,7 @@ def test_a_feed_changed_after_it_was_written_is_not_published(seeded, local_dir)
     first_offer = text[text.index("<offer "):text.index("</offer>") + len("</offer>")]
     feed.write_text(text.replace(first_offer, first_offer + first_offer, 1), encoding="utf-8")
     with pytest.raises(FeedValidationError):
-        stages.validate_feeds(run)
+        pipeline.validate_feeds(run)
     report = run.run_dir_path("validation-report.md").read_text(encoding="utf-8")
     assert "changed after it was written" in report
     assert digests(published) == good
@@ -239,29 +242,29 @@ def test_dry_run_publishes_nothing(seeded, local_dir):
 def test_a_retried_merge_after_a_full_extract_gives_the_same_snapshot(seeded, local_dir):
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
-    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
-    stages.extract_dataset(seeded, run, "goods")
-    stages.resize_photos(run)
-    first = stages.merge_dataset(run, "goods")
+    run = pipeline.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
+    pipeline.extract_dataset(seeded, run, "goods")
+    pipeline.resize_photos(run)
+    first = pipeline.merge_dataset(run, "goods")
     snapshot_bytes = run.workspace.snapshot("goods").read_bytes()
-    second = stages.merge_dataset(run, "goods")                 # the task retried after it had finished
+    second = pipeline.merge_dataset(run, "goods")                 # the task retried after it had finished
     assert first["total"] == second["total"] == GOODS
     assert run.workspace.snapshot("goods").read_bytes() == snapshot_bytes
 
 
 def test_old_run_directories_are_pruned(local_dir):
-    workspace = stages.ShopWorkspace("demo")
+    workspace = ShopWorkspace("demo")
     for key in ("20261101T000000Z", "20261101T010000Z", "20261101T020000Z", "20261101T030000Z"):
         (workspace.run_dir(key) / "out").mkdir(parents=True)
         (workspace.run_dir(key) / "summary.json").write_text("{}")          # finished runs
-    removed = stages.prune_runs(workspace, keep=2, current="20261101T000000Z")
+    removed = pipeline.prune_runs(workspace, keep=2, current="20261101T000000Z")
     assert removed == ["20261101T010000Z"]
     assert sorted(p.name for p in (workspace.root / "runs").iterdir()) == [
         "20261101T000000Z", "20261101T020000Z", "20261101T030000Z"]
 
 
 def test_pruning_never_deletes_a_run_that_is_still_working(local_dir, monkeypatch):
-    workspace = stages.ShopWorkspace("demo")
+    workspace = ShopWorkspace("demo")
     working, abandoned, finished = "20261101T000000Z.cli-a", "20261101T010000Z.cli-b", "20261101T020000Z.cli-c"
     for key in (working, abandoned, finished):
         workspace.begin_stage(key)                        # what every stage does first
@@ -270,22 +273,22 @@ def test_pruning_never_deletes_a_run_that_is_still_working(local_dir, monkeypatc
     os.utime(workspace.lease_path(abandoned), (long_ago, long_ago))
     for key in ("20261102T000000Z.a", "20261102T010000Z.b"):
         workspace.begin_stage(key)
-    removed = stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b")
+    removed = pipeline.prune_runs(workspace, keep=2, current="20261102T010000Z.b")
     assert removed == [abandoned, finished]
     assert workspace.run_dir(working).is_dir()            # older than the newest two, but its stages still run
     monkeypatch.setenv("SHOPSYNC_ABANDONED_RUN_HOURS", "0")
-    assert stages.prune_runs(workspace, keep=2, current="20261102T010000Z.b") == [working]
+    assert pipeline.prune_runs(workspace, keep=2, current="20261102T010000Z.b") == [working]
 
 
 def test_runs_of_one_interval_never_share_a_directory_but_a_dag_runs_tasks_do(local_dir):
     end = datetime(2026, 11, 1, 1, tzinfo=UTC)
     settings = shop(local_dir / "published")
-    cli_a = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
-    cli_b = stages.ExportRun(shop=settings, interval_start=end, interval_end=end)
-    dag = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="scheduled__2026-11-01T00:00")
-    dag_retry = stages.ExportRun(shop=settings, interval_start=end, interval_end=end,
+    cli_a = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    cli_b = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end)
+    dag = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="scheduled__2026-11-01T00:00")
+    dag_retry = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end,
                                  run_id="scheduled__2026-11-01T00:00")
-    backfill = stages.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="backfill__2026-11-01")
+    backfill = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end, run_id="backfill__2026-11-01")
     assert len({cli_a.key, cli_b.key, dag.key, backfill.key}) == 4
     assert dag.key == dag_retry.key and dag.key.startswith("20261101T010000Z.scheduled-")
 
@@ -339,10 +342,10 @@ def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, l
 
     window_start = datetime.now(UTC)
     execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 3 AND price_type_id = 1")
-    lost = stages.ExportRun(shop=settings, interval_start=window_start, interval_end=start + timedelta(minutes=5))
-    for dataset in stages.DATASETS:                             # a run that died after its merge
-        stages.extract_dataset(seeded, lost, dataset)
-        stages.merge_dataset(lost, dataset)
+    lost = pipeline.ExportRun(shop=settings, interval_start=window_start, interval_end=start + timedelta(minutes=5))
+    for dataset in pipeline.DATASETS:                             # a run that died after its merge
+        pipeline.extract_dataset(seeded, lost, dataset)
+        pipeline.merge_dataset(lost, dataset)
 
     execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 4 AND price_type_id = 1")
     end = start + timedelta(minutes=10)
@@ -354,9 +357,9 @@ def test_a_merge_whose_feeds_were_never_built_makes_the_next_pass_full(seeded, l
 def test_the_same_run_built_twice_leaves_no_temporary_files(seeded, local_dir):
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
-    run = _build(seeded, stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end,
+    run = _build(seeded, pipeline.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end,
                                           full=True))
-    stages.build_feeds(run)                                      # a retried task
+    pipeline.build_feeds(run)                                      # a retried task
     assert sorted(path.name for path in (local_dir / "shops" / "demo" / "rendered").iterdir()) == [
         "TSGoods.trs", "catalog.arrow", "catalog.json", "prom.xml", "rozetka.xml", "yml.xml"]
 
@@ -368,10 +371,10 @@ def test_rebuilding_a_published_run_leaves_the_published_feeds_alone(seeded, loc
     export(seeded, settings, end, full=True)                     # published by hard links to the run's files
     before = digests(published)
     execute(seeded, "UPDATE prices SET price = price + 10 WHERE price_type_id = 1")
-    run = stages.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
-    stages.extract_dataset(seeded, run, "goods")                 # the same run again (a cleared task)
-    stages.merge_dataset(run, "goods")
-    stages.build_feeds(run)
+    run = pipeline.ExportRun(shop=settings, interval_start=end - timedelta(hours=1), interval_end=end, full=True)
+    pipeline.extract_dataset(seeded, run, "goods")                 # the same run again (a cleared task)
+    pipeline.merge_dataset(run, "goods")
+    pipeline.build_feeds(run)
     assert digests(published) == before                          # until it is published itself
 
 
@@ -379,7 +382,7 @@ def test_a_workspace_with_the_old_parquet_snapshot_is_rebuilt_in_full(seeded, lo
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, end, full=True)
-    workspace = stages.ExportRun(shop=settings, interval_start=end, interval_end=end).workspace
+    workspace = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end).workspace
     arrow = workspace.snapshot("goods")
     old = arrow.with_suffix(".parquet")
     pq.write_table(snapshot.read_table(arrow), old)         # what a shop's workspace held before the IPC layout
@@ -412,9 +415,9 @@ def test_a_feed_losing_more_than_max_drop_percent_is_held_back_until_allowed(see
         held.value)
     assert digests(published) == good
 
-    run = stages.ExportRun(shop=shop(published), interval_start=end, interval_end=end + timedelta(minutes=10),
+    run = pipeline.ExportRun(shop=shop(published), interval_start=end, interval_end=end + timedelta(minutes=10),
                            allow_shrink=True)
-    stages.run_export(seeded, run)
+    pipeline.run_export(seeded, run)
     assert _rows(published)["rozetka.xml"] < rows["rozetka.xml"] * 0.6
 
 
@@ -452,9 +455,9 @@ def test_customers_and_certificates_are_guarded_too(seeded, local_dir):
         export(seeded, shop(published), end + timedelta(minutes=5))
 
 
-def _validated(seeded, settings, end) -> stages.ExportRun:
-    run = _build(seeded, stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
-    stages.validate_feeds(run)
+def _validated(seeded, settings, end) -> pipeline.ExportRun:
+    run = _build(seeded, pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5)))
+    pipeline.validate_feeds(run)
     return run
 
 
@@ -469,7 +472,7 @@ def test_a_set_read_before_the_published_one_is_refused(seeded, local_dir):
     newer = digests(published)
 
     with pytest.raises(StaleDataError, match="newer data than this run read"):
-        stages.publish_feeds(slow)
+        pipeline.publish_feeds(slow)
     assert digests(published) == newer
     manifest = json.loads((published / "manifest.json").read_text())
     assert set(manifest["database_position"]) == {"goods", "customers", "certificates"}
@@ -479,14 +482,14 @@ def test_changes_read_before_the_snapshot_are_not_merged(seeded, local_dir):
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, end, full=True)
-    slow = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
-    stages.extract_dataset(seeded, slow, "goods")                    # reads stock...
+    slow = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    pipeline.extract_dataset(seeded, slow, "goods")                    # reads stock...
     execute(seeded, "UPDATE stock SET on_hand = on_hand + 3 WHERE good_id = 5")
     export(seeded, settings, end + timedelta(minutes=10))            # ...another run reads and merges later
     snapshot_bytes = slow.workspace.snapshot("goods").read_bytes()
 
     with pytest.raises(StaleDataError, match="not merged"):
-        stages.merge_dataset(slow, "goods")
+        pipeline.merge_dataset(slow, "goods")
     assert slow.workspace.snapshot("goods").read_bytes() == snapshot_bytes
 
 
@@ -495,7 +498,7 @@ def test_an_overtaken_export_starts_again_from_fresh_data(seeded, local_dir, mon
     settings = shop(published)
     end = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, end, full=True)
-    original_validate = stages.validate_feeds
+    original_validate = pipeline.validate_feeds
     overtaken: list[str] = []
 
     def validate_then_be_overtaken(run):
@@ -505,7 +508,7 @@ def test_an_overtaken_export_starts_again_from_fresh_data(seeded, local_dir, mon
             export(seeded, settings, end + timedelta(minutes=10))    # ...another one publishes newer data
         return original_validate(run)
 
-    monkeypatch.setattr(stages, "validate_feeds", validate_then_be_overtaken)
+    monkeypatch.setattr(pipeline, "validate_feeds", validate_then_be_overtaken)
     execute(seeded, "UPDATE prices SET price = price + 1 WHERE good_id = 4 AND price_type_id = 1")
     summary = export(seeded, settings, end + timedelta(minutes=5), full=True)
 
@@ -524,15 +527,15 @@ def test_two_builds_of_one_shop_take_turns(seeded, local_dir):
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, end, full=True)
-    run = stages.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
-    for dataset in stages.DATASETS:
-        stages.extract_dataset(seeded, run, dataset)
-        stages.merge_dataset(run, dataset)
+    run = pipeline.ExportRun(shop=settings, interval_start=end, interval_end=end + timedelta(minutes=5))
+    for dataset in pipeline.DATASETS:
+        pipeline.extract_dataset(seeded, run, dataset)
+        pipeline.merge_dataset(run, dataset)
     started = threading.Event()
 
     def build_while_another_holds_the_lock():
         started.set()
-        stages.build_feeds(run)
+        pipeline.build_feeds(run)
 
     with run.workspace.build_lock():                # another run's build
         builder = threading.Thread(target=build_while_another_holds_the_lock)
@@ -545,7 +548,7 @@ def test_two_builds_of_one_shop_take_turns(seeded, local_dir):
 
 
 def test_temporary_files_of_killed_runs_are_swept_but_not_of_living_ones(local_dir):
-    workspace = stages.ShopWorkspace("demo")
+    workspace = ShopWorkspace("demo")
     dead, alive = "20261101T000000Z.cli-dead", "20261101T000000Z.cli-alive"
     with workspace.holding_run(dead):
         pass                                                   # its process is gone: the lock is free
@@ -663,7 +666,7 @@ def test_a_reseed_makes_the_next_run_full_and_leaves_no_ghost_goods(seeded, loca
     summary = export(seeded, settings, start + timedelta(minutes=5))
 
     assert summary["changed"]["goods"] == remaining == GOODS - 50
-    workspace = stages.ShopWorkspace("demo")
+    workspace = ShopWorkspace("demo")
     assert snapshot.row_count(workspace.snapshot("goods")) == remaining
     assert max(int(good_id) for good_id in offers_of(published / "rozetka.xml")) <= last_id
 
@@ -735,7 +738,7 @@ def test_a_good_changed_between_extract_and_validate_does_not_block(seeded, loca
     execute(seeded, "UPDATE stock SET on_hand = on_hand + 5 WHERE good_id = :g", g=first)  # a delivery, now
     execute(seeded, "UPDATE goods SET is_visible = false WHERE id = :g", g=second)
 
-    result = stages.validate_feeds(run, seeded)
+    result = pipeline.validate_feeds(run, seeded)
 
     assert result["database"]["excused"] == 2
     assert result["database"]["sampled"] == GOODS - 1                 # every good but the rejected one
@@ -796,7 +799,7 @@ def test_a_cp1251_feed_takes_huge_values_and_reports_what_it_cannot_encode(seede
 
     assert summary["unencodable"]["TSGoods.trs"]["count"] >= 1
     assert "U+1F600 \U0001F600" in summary["unencodable"]["TSGoods.trs"]["examples"]
-    assert "TSGoods.trs: " in "\n".join(stages.summary_lines(summary))
+    assert "TSGoods.trs: " in "\n".join(pipeline.summary_lines(summary))
     tsgoods = (published / "TSGoods.trs").read_bytes()
     assert "М’ята сумка ?".encode("cp1251") in tsgoods and b"\x92" in tsgoods
     woo = (published / "woocommerce.csv").read_bytes().decode("cp1251")
