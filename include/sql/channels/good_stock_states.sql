@@ -39,10 +39,13 @@ WITH shop_stock AS (
            CASE WHEN c.published AND c.free > 0 THEN 'available' ELSE 'not_available' END AS presence
     FROM candidates c
 ), hashed AS (
-    SELECT s.*,
-           md5(concat_ws('|', 'v1', s.quantity, coalesce(CAST(s.price AS text), ''),
-                         coalesce(CAST(s.old_price AS text), ''), s.presence)) AS digest
+    SELECT s.*, h.digest
     FROM states s
+    CROSS JOIN LATERAL (                    -- OFFSET 0: computed once per good, not once per use below
+        SELECT md5(concat_ws('|', 'v1', s.quantity, coalesce(CAST(s.price AS text), ''),
+                             coalesce(CAST(s.old_price AS text), ''), s.presence)) AS digest
+        OFFSET 0
+    ) h
 )
 SELECT good_id, binding_id, external_id, quantity, price, old_price, presence, digest
 FROM hashed
