@@ -1,10 +1,12 @@
-"""What every channel adapter offers the pipelines, whatever the marketplace: orders changed since a time."""
+"""What every channel adapter offers the pipelines, whatever the marketplace: orders changed since a time,
+their states told back, and (channels with a products API) the stock and price of each good."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 
@@ -48,6 +50,41 @@ class StatusSink(Protocol):
 
     def shows_order_state(self, external_id: str, state: OrderState) -> bool:
         """Whether the channel already shows `state` (a push whose acknowledgement was lost)."""
+
+
+@dataclass(frozen=True)
+class GoodState:
+    """What a channel should show for one good: absolute values, so sending it twice changes nothing."""
+
+    good_id: int
+    quantity: int                           # whole units of free stock over the shop's warehouses, >= 0
+    price: Decimal | None                   # the retail price the feeds publish (None: none to send)
+    old_price: Decimal | None               # the price before a promotion, only when above `price`
+    presence: str                           # "available" | "not_available"
+
+    @property
+    def available(self) -> bool:
+        return self.presence == "available"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"quantity": self.quantity, "price": _text(self.price), "old_price": _text(self.old_price),
+                "presence": self.presence}
+
+
+class StockSink(Protocol):
+    """A channel with a products API (Prom, WooCommerce; Rozetka has none in the reference)."""
+
+    kind: str
+
+    def product_ids(self, good_ids: Sequence[int]) -> dict[int, str]:
+        """Each good's record in the channel (its external id there); a good left out has none."""
+
+    def push_good_states(self, items: Sequence[tuple[str, GoodState]]) -> tuple[list[str], dict[str, str]]:
+        """Make each record show its state: (external ids processed, {external id: why the channel refused})."""
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
 
 
 def carrier_code(carrier: str | None) -> str | None:

@@ -8,13 +8,18 @@ Every push to a channel goes through `push_once`, which makes it exactly once to
 3. otherwise the intent is committed, the call made, the acknowledgement committed.
 Pushes of one shop and channel run under one lock (`channel_push_lock`), and each push sends the state
 the database holds now, so an older state is never sent after a newer one.
+
+`push_batch` is the same for many records in one call (stock and prices): the intents of the batch are
+committed in one transaction, the batch is sent, the items the channel processed are acknowledged and the
+ones it refused recorded as refused, in one transaction each. Its states are absolute values hashed by the
+caller (in SQL), and a pending one is simply sent again: sending the same absolute state twice is harmless.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,6 +143,80 @@ def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: 
         raise
     _acknowledge(engine, binding, digest)
     return "pushed"
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One record of a batch push: its binding, the state to send (absolute values) and that state's hash."""
+
+    binding_id: int
+    external_id: str
+    state: dict[str, Any]
+    digest: str
+
+
+@dataclass
+class BatchResult:
+    pushed: list[BatchItem]
+    refused: dict[str, str]                 # external id -> the channel's reason
+
+
+# (items) -> (external ids the channel processed, {external id: why it refused that one})
+BatchSend = Callable[[Sequence[BatchItem]], tuple[list[str], dict[str, str]]]
+
+
+def push_batch(engine: Engine, items: Sequence[BatchItem], *, send: BatchSend) -> BatchResult:
+    """Push a batch of states exactly once in effect (module docstring): intents first, then the call, then
+    each item acknowledged or refused. An item the channel neither processed nor refused counts as refused
+    (it would only be left out again). A ChannelError, or a refusal of the whole request, is raised with
+    every intent kept and the failure counted, so the next run sends the batch again."""
+    if not items:
+        return BatchResult([], {})
+    with engine.begin() as conn:
+        _record_batch_intents(conn, items)
+    try:
+        processed, errors = send(items)
+    except (ChannelError, ChannelRejected) as failed:
+        with engine.begin() as conn:
+            conn.execute(sql_statement("channels/record_batch_failure.sql"), {
+                "binding_ids": [item.binding_id for item in items], "error": str(failed)[:MAX_ERROR_CHARS]})
+        raise
+    done = set(processed)
+    pushed = [item for item in items if item.external_id in done]
+    refused = {item.external_id: errors.get(item.external_id) or "not processed by the channel"
+               for item in items if item.external_id not in done}
+    with engine.begin() as conn:
+        _acknowledge_batch(conn, pushed)
+        _record_batch_refused(conn, [item for item in items if item.external_id in refused], refused)
+    return BatchResult(pushed, refused)
+
+
+def refuse_batch(engine: Engine, items: Sequence[BatchItem], reasons: dict[str, str]) -> None:
+    """Record states the channel cannot take (no record there) as refused without a call: not tried again
+    until they change. `reasons` by external id."""
+    if items:
+        with engine.begin() as conn:
+            _record_batch_intents(conn, items)
+            _record_batch_refused(conn, items, reasons)
+
+
+def _record_batch_intents(conn: sa.Connection, items: Sequence[BatchItem]) -> None:
+    conn.execute(sql_statement("channels/record_batch_intents.sql"), {
+        "binding_ids": [item.binding_id for item in items], "hashes": [item.digest for item in items],
+        "states": [json.dumps(item.state, ensure_ascii=False, default=str) for item in items]})
+
+
+def _acknowledge_batch(conn: sa.Connection, items: Sequence[BatchItem]) -> None:
+    if items:
+        conn.execute(sql_statement("channels/record_batch_acknowledged.sql"), {
+            "binding_ids": [item.binding_id for item in items], "hashes": [item.digest for item in items]})
+
+
+def _record_batch_refused(conn: sa.Connection, items: Sequence[BatchItem], reasons: dict[str, str]) -> None:
+    if items:
+        conn.execute(sql_statement("channels/record_batch_refused.sql"), {
+            "binding_ids": [item.binding_id for item in items],
+            "errors": [reasons[item.external_id][:MAX_ERROR_CHARS] for item in items]})
 
 
 def _record_intent(engine: Engine, binding: Binding, state: dict[str, Any], digest: str) -> None:

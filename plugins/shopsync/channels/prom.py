@@ -11,14 +11,14 @@ Times in queries are Kyiv local time without an offset, as Prom's cabinet shows 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder, OrderState
+from shopsync.channels.base import ChannelOrder, GoodState, OrderState
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -98,6 +98,14 @@ class PromApi:
         errors = {str(key): str(value) for key, value in (answer.get("errors") or {}).items()}
         return processed, errors
 
+    def product_ids(self, good_ids: Sequence[int]) -> dict[int, str]:
+        """Prom addresses products by the shop's own id (the YML offer id): our good id, nothing to look up."""
+        return {good_id: str(good_id) for good_id in good_ids}
+
+    def push_good_states(self, items: Sequence[tuple[str, GoodState]]) -> tuple[list[str], dict[str, str]]:
+        """Stock, presence and price by external id, in one call (the caller sizes the batch)."""
+        return self.edit_products([product_edit(external_id, state) for external_id, state in items])
+
     def push_order_state(self, external_id: str, state: OrderState) -> None:
         """The status (a cancellation with its reason), then the waybill: Prom keeps them apart."""
         self.set_status(external_id, str(state.status), cancellation_reason=_cancellation_reason(state),
@@ -116,6 +124,14 @@ class PromApi:
         processed = [str(item) for item in (answer or {}).get("processed_ids") or []]
         if str(order_id) not in processed:
             raise ChannelRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
+
+
+def product_edit(external_id: str, state: GoodState) -> dict[str, Any]:
+    """One item of edit_by_external_id (reference section 3; the field set is inferred, kept here)."""
+    item: dict[str, Any] = {"id": external_id, "quantity_in_stock": state.quantity, "presence": state.presence}
+    if state.price is not None:
+        item["price"] = float(state.price)
+    return item
 
 
 def _cancellation_reason(state: OrderState) -> str | None:

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopsync.channels.api import ApiClient, ChannelError, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder, OrderState
+from shopsync.channels.base import ChannelOrder, GoodState, OrderState
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -164,6 +164,14 @@ class WooCommerceApi:
                               if p.get("sku") in asked and isinstance(p.get("id"), int)})
         return found
 
+    def product_ids(self, good_ids: Sequence[int]) -> dict[int, str]:
+        """The product of each good, found by the SKU our WooCommerce feed writes (`good_sku`)."""
+        found = self.product_ids_by_sku(good_sku(good_id) for good_id in good_ids)
+        return {good_id: str(found[good_sku(good_id)]) for good_id in good_ids if good_sku(good_id) in found}
+
+    def push_good_states(self, items: Sequence[tuple[str, GoodState]]) -> tuple[list[str], dict[str, str]]:
+        return self.update_products(product_update(external_id, state) for external_id, state in items)
+
     def update_products(self, items: Iterable[Mapping[str, Any]]) -> tuple[list[str], dict[str, str]]:
         """Stock and prices by product id ({"id", "stock_quantity", "regular_price", ...}), in batches:
         (updated ids, {id: why not}); an item WooCommerce refused is reported, not raised."""
@@ -227,6 +235,23 @@ class WooCommerceApi:
     @staticmethod
     def _object(answer: Any) -> dict[str, Any]:
         return answer if isinstance(answer, dict) else {}
+
+
+def good_sku(good_id: int) -> str:
+    """The SKU catalog/feeds/woocommerce_csv.py writes for a good (`item_sku`): unique and never changing."""
+    return f"good-{good_id}"
+
+
+def product_update(product_id: str, state: GoodState) -> dict[str, Any]:
+    """One item of products/batch: stock managed, its quantity and status, and the prices as the feed writes
+    them (a promotion: regular = the old price, sale = the price; otherwise no sale price)."""
+    item: dict[str, Any] = {"id": int(product_id), "manage_stock": True, "stock_quantity": state.quantity,
+                            "stock_status": "instock" if state.available else "outofstock"}
+    if state.price is not None:
+        promo = state.old_price is not None and state.old_price > state.price
+        item["regular_price"] = str(state.old_price if promo else state.price)
+        item["sale_price"] = str(state.price) if promo else ""
+    return item
 
 
 def waybill_note(state: OrderState) -> str:

@@ -36,6 +36,8 @@ class Tuning:
     settle_check_seconds: float = 0.5       # the second look at an inbox file before it counts as settled
     max_settle_wait_seconds: float = 30.0   # a settle window up to this long is waited out within one run
     order_file_attempts: int = 3            # runs an order file may fail for environment reasons before quarantine
+    # channels
+    stock_push_batch: int = 100             # goods per stock and price push call (WooCommerce takes at most 100)
 
     def __post_init__(self) -> None:
         for field in fields(self):
