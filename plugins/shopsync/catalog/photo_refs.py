@@ -62,7 +62,7 @@ def resize_referenced_photos(run: ExportRun) -> tuple[PhotoReport, list[FailedPh
     from shopsync.core.paths import photos_dir
 
     report = process_photos(photo_refs(run), photos_dir(), run.workspace.photos_dir, run.shop.photos,
-                            run.workspace.photos_state, content_addressed=True)
+                            run.workspace.photos_state, content_addressed=True, tuning=run.tuning)
     problems = [FailedPhoto(p.good_id, p.position, p.original_path, p.reason) for p in report.failed]
     write_photo_problems(run, problems)
     return report, problems

@@ -1,6 +1,6 @@
 """The manifest of a published set: what was published, for which data interval, with sizes and checksums.
 
-It is published LAST (catalog/publish/sets.py), so a manifest on the destination means the whole set before it is
+It is published LAST (catalog/publish/sets/), so a manifest on the destination means the whole set before it is
 complete; a reader compares each file's sha256 with it. The export adds the set's id, the run and the
 database position its data was read at (`database_position`, per data set: catalog/position.py).
 """

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 
 from shopsync.catalog.photos import PhotoRef, content_name, fitted_size, process_photos
 from shopsync.core.config import PhotoSettings
+from shopsync.core.tuning import DEFAULT_TUNING
 
 EXIF_ORIENTATION = 0x0112
 
@@ -209,6 +210,26 @@ def test_output_is_deterministic(tmp_path: Path, image_format: str) -> None:
     assert outputs[0] == outputs[1]
 
 
+def test_photos_go_to_the_workers_in_batches_of_the_tuning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shopsync.catalog.photos import process
+
+    originals = tmp_path / "originals"
+    refs = [ref_for(originals, good, 0, f"{good}.jpg", size=(64, 48)) for good in range(1, 6)]
+    batch_sizes: list[int] = []
+    render_batch = process.render_batch
+
+    def counted(batch, **kwargs):
+        batch_sizes.append(len(batch))
+        return render_batch(batch, **kwargs)
+
+    monkeypatch.setattr(process, "render_batch", counted)
+    report = process_photos(refs, originals, tmp_path / "out", PhotoSettings(), tmp_path / "state.json",
+                            tuning=DEFAULT_TUNING.but(photo_batch=2))
+
+    assert sorted(batch_sizes) == [1, 2, 2]
+    assert report.processed == 5
+
+
 def test_process_pool_gives_the_same_result(tmp_path: Path) -> None:
     originals = tmp_path / "originals"
     refs = [ref_for(originals, good, 0, f"{good}.jpg") for good in range(1, 40)]
@@ -267,7 +288,7 @@ def test_without_a_detail_size_the_largest_size_is_linked(dirs: dict[str, Path])
 
 def test_interrupted_run_deletes_nothing_and_retries_next_time(dirs: dict[str, Path],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from shopsync.catalog import photos
+    from shopsync.catalog.photos import process
 
     refs = [ref_for(dirs["originals"], good, 0, f"{good}.jpg") for good in (1, 2)]
     run(refs, dirs)
@@ -276,7 +297,7 @@ def test_interrupted_run_deletes_nothing_and_retries_next_time(dirs: dict[str, P
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(photos, "_render_batch", interrupted)
+    monkeypatch.setattr(process, "render_batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(changed, dirs)
     assert (dirs["out"] / "detail/1_0.jpg").exists() and (dirs["out"] / "detail/2_0.jpg").exists()
