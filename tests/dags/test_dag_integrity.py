@@ -71,8 +71,16 @@ def two_shops(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("shops")
     shutil.copy(ROOT / "include" / "shops" / "demo.yaml", directory / "demo.yaml")
     second = (ROOT / "include" / "shops" / "demo.yaml").read_text(encoding="utf-8").replace("id: demo", "id: kyiv")
-    (directory / "kyiv.yaml").write_text(second.replace(".local/shops/demo", ".local/shops/kyiv"), encoding="utf-8")
+    second = second.replace(".local/shops/demo", ".local/shops/kyiv") + CHANNELS
+    (directory / "kyiv.yaml").write_text(second, encoding="utf-8")
     return directory
+
+
+CHANNELS = """
+channels:
+  - {kind: prom, conn_id: prom_kyiv}
+  - {kind: rozetka, conn_id: rozetka_kyiv, schedule: "*/2 * * * *"}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +99,19 @@ def test_dag_files_parse_in_under_two_seconds(parsed):
 def test_one_dag_per_shop_and_pipeline(parsed):
     assert sorted(parsed["dags"]) == [
         "shop_demo__catalog_export", "shop_demo__orders_ingest",
-        "shop_kyiv__catalog_export", "shop_kyiv__orders_ingest",
+        "shop_kyiv__catalog_export", "shop_kyiv__orders_ingest", "shop_kyiv__prom_sync", "shop_kyiv__rozetka_sync",
     ]
 
 
 def test_every_dag_is_described_owned_tagged_and_retried(parsed):
     for dag_id, dag in parsed["dags"].items():
         shop = dag_id.split("__")[0].removeprefix("shop_")
-        kind = "catalog" if dag_id.endswith("catalog_export") else "orders"
-        assert dag["tags"] == sorted([f"shop:{shop}", kind]), dag_id
+        if dag_id.endswith("_sync"):
+            channel = dag_id.split("__")[1].removesuffix("_sync")
+            assert dag["tags"] == sorted([f"shop:{shop}", "channels", channel]), dag_id
+        else:
+            kind = "catalog" if dag_id.endswith("catalog_export") else "orders"
+            assert dag["tags"] == sorted([f"shop:{shop}", kind]), dag_id
         assert dag["owner"] and dag["owner"] != "airflow", dag_id
         assert dag["retries"] >= 1 and dag["backoff"] is True, dag_id
         assert dag["callback"], f"{dag_id}: no on_failure_callback"
@@ -122,6 +134,15 @@ def test_catalog_export_uses_real_data_intervals_and_readable_stages(parsed):
     assert {"check_database", "extract.goods", "transform.photos", "transform.write_feeds", "validate",
             "publish", "summary"} <= set(dag["tasks"])
     assert parsed["dags"]["shop_demo__orders_ingest"]["timetable"] == "CronDataIntervalTimetable"
+
+
+def test_channel_sync_pulls_then_pushes_statuses_then_stock_and_follows_stock_changes(parsed):
+    for channel in ("prom", "rozetka"):
+        dag = parsed["dags"][f"shop_kyiv__{channel}_sync"]
+        assert dag["timetable"] == "AssetOrTimeSchedule"
+        assert dag["tasks"] == ["pull_orders", "push_statuses", "push_stock", "signal_stock_changed"]
+    assert "Rozetka has no stock API" in parsed["dags"]["shop_kyiv__rozetka_sync"]["doc_md"]
+    assert "prom_kyiv" in parsed["dags"]["shop_kyiv__prom_sync"]["doc_md"]
 
 
 def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_shops):

@@ -52,6 +52,7 @@ def test_an_order_lands_once_reserved_and_bound_however_often_it_is_pulled(shop_
     invoice = invoice_of(shop_db, f"PROM-{made['id']}")
     assert invoice is not None and invoice.status == "reserved" and invoice.tracking_number == "20450012345678"
     assert (first.seen, first.applied + first.flagged, again.skipped) == (1, 1, 1)
+    assert (first.reserved_goods, again.reserved_goods) == ([101], [])
     assert free(shop_db, 101, [1, 2, 3]) == Decimal(15 - 2)
     binding = rows(shop_db, "SELECT * FROM channel_bindings WHERE channel = 'prom'")
     assert [(b.entity, b.internal_id, b.external_id, b.external_status) for b in binding] == [
@@ -79,7 +80,7 @@ def test_a_cancellation_in_the_channel_releases_the_reservation(shop_db, shop, s
     prom_api.modify_order(made["id"], status="canceled")
     summary = pull(shop_db, shop, source, prom_api)
 
-    assert summary.released == 1
+    assert summary.released == 1 and summary.reserved_goods == [102]
     assert invoice_of(shop_db, f"PROM-{made['id']}").status == "cancelled"
     assert free(shop_db, 102) == Decimal(20)
 

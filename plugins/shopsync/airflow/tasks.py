@@ -6,6 +6,7 @@ inside functions), so the rest runs and is tested without a scheduler.
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import inspect
 import logging
@@ -82,7 +83,8 @@ def shop_task(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
-    """Shops whose DAG a DAG file builds: all valid ones, or only the one a task run is for.
+    """Shops whose DAG a DAG file builds: all valid ones, or only the one a task run is for (`dag_suffix` may
+    be a pattern: `*_sync` for one DAG per channel).
 
     An invalid shop file is skipped here (one broken file must not take the other shops' DAGs down);
     dags/shop_settings.py reports it as that file's import error.
@@ -93,7 +95,7 @@ def shops_to_build(dag_suffix: str) -> list[ShopSettings]:
     shops, problems = scan_shops()
     for problem in problems:
         log.warning("shop skipped, its settings are invalid: %s", problem)
-    return [shop for shop in shops if not wanted or f"shop_{shop.id}__{dag_suffix}" == wanted]
+    return [shop for shop in shops if not wanted or fnmatch.fnmatchcase(wanted, f"shop_{shop.id}__{dag_suffix}")]
 
 
 def raise_for_invalid_shop_files() -> None:

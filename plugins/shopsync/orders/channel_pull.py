@@ -56,6 +56,7 @@ class PullSummary:
     cancelled_after_shipping: int = 0     # flagged for a person
     cursor: str | None = None
     problem_examples: list[str] = field(default_factory=list)
+    reserved_goods: list[int] = field(default_factory=list)   # goods whose free stock this pull changed
 
     def as_json(self) -> dict:
         return asdict(self)
@@ -122,19 +123,23 @@ def _follow_channel(conn: sa.Connection, shop: ShopSettings, channel: ChannelSet
         conn.execute(sql_statement("orders/keep_tracking_number.sql"),
                      {"invoice_id": invoice_id, "tracking_number": parsed.tracking_number})
     if order.cancelled and newer:
-        _cancelled_in_channel(conn, channel, invoice_id, summary)
+        released = _cancelled_in_channel(conn, channel, invoice_id, summary)
+        summary.reserved_goods.extend(good for good in released if good not in summary.reserved_goods)
 
 
 def _cancelled_in_channel(conn: sa.Connection, channel: ChannelSettings, invoice_id: int,
-                          summary: PullSummary) -> None:
-    status = conn.execute(sa.text("SELECT status FROM invoices WHERE id = :i"), {"i": invoice_id}).scalar_one()
+                          summary: PullSummary) -> list[int]:
+    """The goods whose reservation the cancellation released (none after shipping: the invoice is flagged)."""
+    status = conn.execute(sql_statement("orders/invoice_status.sql"), {"invoice_id": invoice_id}).scalar_one()
     if status in NOT_SHIPPED:
-        workflow.cancel(conn, invoice_id, f"cancelled in {channel.kind}")
+        released = workflow.cancel(conn, invoice_id, f"cancelled in {channel.kind}")
         summary.released += 1
-    elif status in ("shipped", "delivered"):
+        return list(released)
+    if status in ("shipped", "delivered"):
         conn.execute(sql_statement("orders/flag_invoice.sql"),
                      {"invoice_id": invoice_id, "reason": f"cancelled in {channel.kind} after it shipped"})
         summary.cancelled_after_shipping += 1
+    return []
 
 
 def _invoice_id(conn: sa.Connection, shop_id: str, number: str) -> int:
@@ -146,6 +151,7 @@ def _invoice_id(conn: sa.Connection, shop_id: str, number: str) -> int:
 
 
 def _count(result: ApplyResult, summary: PullSummary) -> None:
+    summary.reserved_goods.extend(good for good in result.reserved if good not in summary.reserved_goods)
     if result.status == "applied":
         summary.applied += 1
     elif result.status == "flagged":

@@ -126,7 +126,8 @@ class FtpFiles(RemoteDirectoryStore):
             raise
 
     def write_plain(self, path: str, source: BinaryIO) -> None:
-        """Write (replacing) under this very name: for temporary names only (sets.py renames them)."""
+        """Write (replacing) under this very name: for temporary names only (catalog/publish/sets/remote.py
+        renames them)."""
         self._client().storbinary(f"STOR {self._full(path)}", source, blocksize=BLOCK_SIZE)
 
     def replace(self, source: str, target: str) -> None:

@@ -89,7 +89,8 @@ class SftpFiles(RemoteDirectoryStore):
             raise
 
     def write_plain(self, path: str, source: BinaryIO) -> None:
-        """Write (replacing) under this very name: for temporary names only (sets.py renames them)."""
+        """Write (replacing) under this very name: for temporary names only (catalog/publish/sets/remote.py
+        renames them)."""
         self._client().putfo(source, self._full(path), confirm=True)
 
     def replace(self, source: str, target: str) -> None:

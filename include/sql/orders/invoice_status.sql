@@ -1,0 +1,1 @@
+SELECT status FROM invoices WHERE id = :invoice_id
