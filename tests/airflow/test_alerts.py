@@ -23,7 +23,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 # Like `make test`: Airflow (imported by the alert when it sends) keeps its files in the checkout, not ~/airflow
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[2] / "airflow_home"))
 
 from shopsync.airflow.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError  # noqa: E402
