@@ -94,6 +94,14 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _airflow_logging_set_up() -> None:
+    """Importing Airflow sets up logging and replaces the root logger's handlers: done before each test's call,
+    so that the first import, inside an alert, does not drop the handler caplog reads (the test of an
+    unreachable server failed when it ran first in its process)."""
+    import airflow.providers.smtp.hooks.smtp  # noqa: F401
+
+
 @pytest.fixture
 def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     """A local SMTP server requiring a login (no TLS), set as the Airflow Connection smtp_default."""
@@ -168,6 +176,25 @@ def test_no_secret_reaches_the_mail(smtp_server: SmtpServer) -> None:
         assert secret.encode() not in mail.raw
         assert secret not in decoded
     assert "postgresql://shopsync:***@db:5432/retail" in mail.body("plain")
+
+
+def test_secrets_of_connections_looked_up_in_the_process_do_not_reach_the_mail(
+        smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shopsync.transport.connections import get_connection
+
+    ftp_password, key_passphrase = "Ftp-Pw-7731!", "Key-Phrase-0042"
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP_FTP", json.dumps({
+        "conn_type": "ftp", "host": "ftp.example.com", "login": "shop", "password": ftp_password,
+        "extra": {"private_key_passphrase": key_passphrase}}))
+    get_connection("shop_ftp")                          # as a publish or an inbox does before it fails
+
+    make_failure_alert(RECIPIENTS, "demo")(failure_context(
+        PublishError(f"530 login as shop with {ftp_password} refused; key passphrase {key_passphrase}")))
+
+    mail = smtp_server.received[0]
+    assert "530 login as shop with *** refused; key passphrase ***" in mail.body("plain")
+    for secret in (ftp_password, key_passphrase):
+        assert secret.encode() not in mail.raw and secret not in mail.body("plain")
 
 
 def test_connection_id_from_the_environment_and_uri_form(smtp_server: SmtpServer,
