@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 from shopsync import testing
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-# Real FTP, SFTP and HTTP servers on 127.0.0.1 (and fast retries, local source files) for the tests of the
-# transports, the orders inbox and the catalog's publishing, which live in three directories.
-pytest_plugins = ["local_servers"]
+# Servers on 127.0.0.1 for tests in several directories: FTP, SFTP and HTTP (and fast retries, local source
+# files) for the transports, the orders inbox and the catalog's publishing; SMTP for the alerts and DAG runs.
+pytest_plugins = ["local_servers", "mail_server"]
 
 
 @pytest.fixture(scope="session", autouse=True)
