@@ -193,7 +193,7 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
 
     from shopsync.core.config import ShopSettings
     from shopsync.core.db import get_engine
-    from shopsync.orders import apply, ingest
+    from shopsync.orders import apply, apply_file
     from shopsync.orders.formats import parse_order_file
 
     report: dict[str, Any] = {"rss_after_imports_mb": peak_rss_mb()}
@@ -206,13 +206,13 @@ def child_ingest(url: str, path: str, inbox: str, profile: bool, results: Any) -
     report["rss_after_parse_mb"] = peak_rss_mb()
     engine = get_engine(url)
     statements = count_statements(engine, apply, report)
-    applies = time_applies(ingest)
+    applies = time_applies(apply_file)
     shop = ShopSettings.model_validate(shop_config(inbox))
     profiler = cProfile.Profile() if profile else None
     started, cpu_started = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     if profiler:
         profiler.enable()
-    outcome = ingest.ingest_bytes(engine, shop, FILE_NAME, data)
+    outcome = apply_file.ingest_bytes(engine, shop, FILE_NAME, data)
     if profiler:
         profiler.disable()
     report["ingest_s"] = time.perf_counter() - started
@@ -246,7 +246,7 @@ def count_statements(engine: sa.Engine, apply_module: Any, report: dict[str, Any
 
     original = apply_module.apply_documents
 
-    def counted(conn: Any, documents: Any) -> Any:
+    def counted(conn: Any, documents: Any, **options: Any) -> Any:
         def each() -> Any:
             for document in documents:
                 counter[0] += 1
@@ -254,7 +254,7 @@ def count_statements(engine: sa.Engine, apply_module: Any, report: dict[str, Any
 
         pid = conn.info.backend_pid
         before = process_cpu_s(pid)
-        yield from original(conn, each())
+        yield from original(conn, each(), **options)
         after = process_cpu_s(pid)
         if before is not None and after is not None:
             report["server_cpu_s"] = report.get("server_cpu_s", 0.0) + after - before
@@ -263,10 +263,10 @@ def count_statements(engine: sa.Engine, apply_module: Any, report: dict[str, Any
     return counter
 
 
-def time_applies(ingest_module: Any) -> list[float]:
-    """Wrap apply_orders where ingest looks it up; returns the list the time between answers lands in."""
+def time_applies(apply_file_module: Any) -> list[float]:
+    """Wrap apply_orders where apply_file looks it up; returns the list the time between answers lands in."""
     durations: list[float] = []
-    original = ingest_module.apply_orders
+    original = apply_file_module.apply_orders
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         last = time.perf_counter()
@@ -276,7 +276,7 @@ def time_applies(ingest_module: Any) -> list[float]:
             last = now
             yield result
 
-    ingest_module.apply_orders = timed
+    apply_file_module.apply_orders = timed
     return durations
 
 

@@ -98,7 +98,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from shopsync.core.config import get_shop
     from shopsync.core.db import get_engine
-    from shopsync.orders.ingest import ingest_bytes
+    from shopsync.orders.apply_file import ingest_bytes
 
     refused = 0                             # files not read (not a regular file, too large)
     shop = get_shop(args.shop)
@@ -152,7 +152,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from shopsync.core.db import get_engine
     from shopsync.core.paths import project_root
     from shopsync.orders.inbox import open_inbox
-    from shopsync.orders.ingest import replay_quarantined
+    from shopsync.orders.replay import replay_quarantined
 
     shop = get_shop(args.shop)
     try:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mail_server import RECIPIENTS, SmtpServer
 from shop_files import shop_settings, write_shop
-from test_alerts import RECIPIENTS, SmtpServer, smtp_server  # noqa: F401 - smtp_server is a fixture
 
 from shopsync import testing
 
@@ -116,7 +116,7 @@ with create_session() as session:
 
 
 def test_a_permanent_error_fails_at_once_with_one_alert_and_a_lost_database_retries(
-        tmp_path: Path, airflow_home: dict[str, str], smtp_server: SmtpServer) -> None:  # noqa: F811
+        tmp_path: Path, airflow_home: dict[str, str], smtp_server: SmtpServer) -> None:
     shops = tmp_path / "shops"
     shops.mkdir()
     data = shop_settings("alerted")

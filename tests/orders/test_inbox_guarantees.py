@@ -16,13 +16,16 @@ from pathlib import Path
 import psycopg
 import pytest
 from orderdata import count, rows, scalar
-from test_ingest import OLD, drop, run_inbox, shop_settings, torgsoft_order
+from test_ingest import NO_WAIT_BETWEEN_LOOKS, OLD, drop, run_inbox, shop_settings, torgsoft_order
 
-from shopsync.orders import ingest
-from shopsync.orders.faults import MAX_ATTEMPTS
+from shopsync.core.tuning import DEFAULT_TUNING
+from shopsync.orders import apply_file, formats
 from shopsync.orders.formats import MAX_FILE_BYTES, limits
 from shopsync.orders.inbox import Inbox, InboxError, open_inbox
 from shopsync.orders.ingest import ingest_inbox
+from shopsync.orders.outcome import sha256_of
+
+ATTEMPTS_BEFORE_QUARANTINE = DEFAULT_TUNING.order_file_attempts
 
 
 def report_of(inbox: Path, name: str) -> dict:
@@ -46,14 +49,14 @@ def test_any_unexpected_error_in_one_file_quarantines_it_and_the_next_file_lands
     inbox = tmp_path / "inbox"
     drop(inbox, "a_bad.json", [torgsoft_order("X-1")])
     drop(inbox, "b_good.json", [torgsoft_order("X-2")])
-    real_parse = ingest.parse_order_file
+    real_parse = apply_file.parse_order_file
 
     def parse(data, file_name, fmt="auto"):
         if file_name == "a_bad.json":
             raise error
         return real_parse(data, file_name, fmt)
 
-    monkeypatch.setattr(ingest, "parse_order_file", parse)
+    monkeypatch.setattr(apply_file, "parse_order_file", parse)
     summary = run_inbox(shop_db, shop_settings(inbox))
 
     assert [(o.file_name, o.quarantined) for o in summary.files] == [("a_bad.json", True), ("b_good.json", False)]
@@ -64,8 +67,13 @@ def test_any_unexpected_error_in_one_file_quarantines_it_and_the_next_file_lands
 
 
 def test_an_index_row_too_large_for_postgresql_rejects_that_order_only(shop_db, tmp_path, monkeypatch):
-    # with the length limit lifted, the database itself refuses an order number too long for its index
-    monkeypatch.setattr(limits, "MAX_ORDER_NUMBER", 10**6)
+    # with the order number's length limit lifted, the database itself refuses one too long for its index
+    real_limit_problems = formats.limit_problems
+
+    def limits_but_the_order_number(order):
+        return [problem for problem in real_limit_problems(order) if not problem.startswith("the order number")]
+
+    monkeypatch.setattr(formats, "limit_problems", limits_but_the_order_number)
     chance = random.Random(7)
     huge_number = "".join(chr(chance.randrange(0x4E00, 0x9FFF)) for _ in range(3000))   # 9 KB, incompressible
     inbox = tmp_path / "inbox"
@@ -123,7 +131,7 @@ def test_a_lost_database_connection_fails_the_run_and_keeps_the_file_until_it_fa
     os.utime(inbox / "a.json", (OLD - 10, OLD - 10))                   # the older file: taken first
     drop(inbox, "b.json", [torgsoft_order("L-2")])
     shop = shop_settings(inbox)
-    real_apply = ingest.apply_orders
+    real_apply = apply_file.apply_orders
 
     def apply_losing_the_connection(engine, shop_id, orders, *args, **kwargs):
         orders = list(orders)
@@ -131,8 +139,8 @@ def test_a_lost_database_connection_fails_the_run_and_keeps_the_file_until_it_fa
             raise psycopg.OperationalError("server closed the connection unexpectedly")
         return real_apply(engine, shop_id, orders, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "apply_orders", apply_losing_the_connection)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    monkeypatch.setattr(apply_file, "apply_orders", apply_losing_the_connection)
+    for attempt in range(1, ATTEMPTS_BEFORE_QUARANTINE + 1):
         with pytest.raises(psycopg.OperationalError):
             run_inbox(shop_db, shop)
         assert inbox_files(inbox) == ["a.json", "b.json"]                # the run failed; nothing moved
@@ -144,7 +152,7 @@ def test_a_lost_database_connection_fails_the_run_and_keeps_the_file_until_it_fa
 
     assert [(o.file_name, o.quarantined) for o in summary.files] == [("a.json", True), ("b.json", False)]
     reason = report_of(inbox, "a.json")["reason"]
-    assert f"started {MAX_ATTEMPTS} times" in reason and "server closed the connection" in reason
+    assert f"started {ATTEMPTS_BEFORE_QUARANTINE} times" in reason and "server closed the connection" in reason
     assert count(shop_db, "order_files") == 2                            # the receipt was re-used each time
 
 
@@ -155,7 +163,7 @@ def test_a_run_killed_on_a_file_counts_as_an_attempt(shop_db, tmp_path):
     with shop_db.begin() as conn:                                       # what killed runs leave behind
         conn.exec_driver_sql(
             "INSERT INTO order_files (shop_id, file_name, sha256, status, attempts) VALUES (%s, %s, %s, %s, %s)",
-            ("demo", "a.json", ingest.sha256_of((inbox / "a.json").read_bytes()), "processing", MAX_ATTEMPTS))
+            ("demo", "a.json", sha256_of((inbox / "a.json").read_bytes()), "processing", ATTEMPTS_BEFORE_QUARANTINE))
 
     summary = run_inbox(shop_db, shop)
 
@@ -168,9 +176,9 @@ def test_a_run_killed_on_a_file_counts_as_an_attempt(shop_db, tmp_path):
 
 
 def test_a_file_over_the_size_limit_is_quarantined_without_being_read(shop_db, tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", 1000)
     inbox = tmp_path / "inbox"
-    drop(inbox, "big.json", [torgsoft_order(f"B-{n}") for n in range(20)])
+    orders = json.dumps([torgsoft_order(f"B-{n}") for n in range(20)]).encode()
+    drop(inbox, "big.json", orders + b" " * (MAX_FILE_BYTES + 1 - len(orders)))     # valid orders, 1 byte too many
     drop(inbox, "small.json", [torgsoft_order("S-1")])
     reads: list[str] = []
     real_read = Inbox.read
@@ -284,7 +292,7 @@ def test_an_upload_that_keeps_growing_waits_until_size_and_mtime_held_for_the_se
     start = datetime.now(UTC)
 
     def run_at(seconds: float):
-        reader = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+        reader = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
         try:
             return ingest_inbox(shop_db, shop, reader, now=start + timedelta(seconds=seconds))
         finally:
@@ -377,7 +385,7 @@ def test_a_short_settle_window_is_waited_out_in_the_run_that_first_sees_the_file
             os.utime(growing, (OLD, OLD))
 
     def run_at(seconds: float):
-        reader = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0, wait_between_looks=wait)
+        reader = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS, wait_between_looks=wait)
         try:
             return ingest_inbox(shop_db, shop, reader, now=datetime.now(UTC) + timedelta(seconds=seconds))
         finally:
@@ -411,13 +419,13 @@ def test_a_file_that_cannot_be_read_fails_the_run_until_it_failed_too_often(shop
     monkeypatch.setattr(LocalFiles, "read", read)
 
     def run():
-        reader = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0, retry=RetryPolicy(attempts=1))
+        reader = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS, retry=RetryPolicy(attempts=1))
         try:
             return ingest_inbox(shop_db, shop, reader)
         finally:
             reader.close()
 
-    for _ in range(MAX_ATTEMPTS):
+    for _ in range(ATTEMPTS_BEFORE_QUARANTINE):
         with pytest.raises(InboxError, match="Permission denied"):
             run()
         assert inbox_files(inbox) == ["a_locked.json", "b_fine.json"]

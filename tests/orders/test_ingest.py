@@ -17,11 +17,15 @@ import sqlalchemy as sa
 from orderdata import GOODS, count, free, rows, scalar
 
 from shopsync.core.config import ShopSettings
+from shopsync.core.tuning import DEFAULT_TUNING
+from shopsync.orders.apply_file import ingest_bytes
 from shopsync.orders.inbox import open_inbox
-from shopsync.orders.ingest import ingest_bytes, ingest_inbox, reapply_interval, replay_quarantined
+from shopsync.orders.ingest import ingest_inbox
+from shopsync.orders.replay import reapply_interval, replay_quarantined
 
 CORPUS = Path(__file__).parent / "corpus"
 OLD = 1_000_000_000  # an mtime far in the past: the inbox's settle time never holds these back
+NO_WAIT_BETWEEN_LOOKS = DEFAULT_TUNING.but(settle_check_seconds=0)
 
 
 def shop_settings(inbox: Path, shop_id: str = "demo") -> ShopSettings:
@@ -52,7 +56,7 @@ def drop(inbox: Path, name: str, content: bytes | list | dict) -> Path:
 
 
 def run_inbox(engine, shop: ShopSettings):
-    inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+    inbox = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
     try:
         return ingest_inbox(engine, shop, inbox)
     finally:
@@ -140,7 +144,7 @@ KILLABLE_INGEST = """
 import sys
 from pathlib import Path
 import sqlalchemy as sa
-from shopsync.orders.ingest import ingest_bytes
+from shopsync.orders.apply_file import ingest_bytes
 from test_ingest import shop_settings
 engine = sa.create_engine(sys.argv[1])
 path = Path(sys.argv[2])
@@ -203,7 +207,7 @@ def test_replaying_a_fixed_quarantined_file_lands_the_rest_once(shop_db, tmp_pat
     assert run_inbox(shop_db, shop).counts()["rejected"] == 1
 
     fixed = json.dumps([torgsoft_order("E-1"), torgsoft_order("E-2")]).encode()
-    inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+    inbox = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
     try:
         outcome = replay_quarantined(shop_db, shop, inbox, "e.json", fixed)
     finally:
@@ -222,7 +226,7 @@ def test_a_backfill_reapplies_the_archived_files_of_its_interval(shop_db, tmp_pa
     with shop_db.begin() as conn:                         # an order lost after the fact (e.g. a restore)
         conn.execute(sa.text("DELETE FROM invoices WHERE external_number = 'F-2'"))
 
-    inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+    inbox = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
     try:
         again = reapply_interval(shop_db, shop, inbox, started, datetime.now(UTC) + timedelta(minutes=1))
     finally:

@@ -42,10 +42,10 @@ CHILD = """
 import os, signal, sys
 from pathlib import Path
 import sqlalchemy as sa
-from shopsync.orders import apply, ingest, pipeline
+from shopsync.orders import apply, file_records, ingest, pipeline
 from shopsync.orders.inbox import open_inbox
 from shopsync.transport.local import LocalFiles
-from test_ingest import shop_settings
+from test_ingest import NO_WAIT_BETWEEN_LOOKS, shop_settings
 
 kill_at = int(os.environ.get("FAULT_KILL_AT", "0"))
 kill_at_order = int(os.environ.get("FAULT_KILL_AT_ORDER", "0"))
@@ -76,14 +76,15 @@ def killable(function):
 
 
 for owner, name in [(LocalFiles, "read"), (LocalFiles, "move"), (LocalFiles, "write_atomic"), (LocalFiles, "remove"),
-                    (ingest, "_start_file_record"), (ingest, "_count_attempt"), (ingest, "_finish_file_record"),
-                    (ingest, "_record_location"), (ingest, "_remember_cut_off")]:
+                    (file_records, "start_file_record"), (file_records, "count_attempt"),
+                    (file_records, "finish_file_record"), (file_records, "record_location"),
+                    (file_records, "remember_cut_off")]:
     setattr(owner, name, killable(getattr(owner, name)))
 answers = pipeline.apply_documents
 
 
-def apply_documents_killable(conn, documents):
-    for answer in answers(conn, documents):
+def apply_documents_killable(conn, documents, **options):
+    for answer in answers(conn, documents, **options):
         order_answered()
         yield answer
 
@@ -91,7 +92,7 @@ def apply_documents_killable(conn, documents):
 apply.apply_documents = apply_documents_killable
 engine = sa.create_engine(sys.argv[1])
 shop = shop_settings(Path(sys.argv[2]))
-inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+inbox = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
 ingest.ingest_inbox(engine, shop, inbox)
 print("steps", steps, "orders", orders)
 """

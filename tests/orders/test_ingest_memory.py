@@ -28,10 +28,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from shopsync.orders.inbox import open_inbox
 from shopsync.orders.ingest import ingest_inbox
-from test_ingest import shop_settings
+from test_ingest import NO_WAIT_BETWEEN_LOOKS, shop_settings
 engine = sa.create_engine(sys.argv[1])
 shop = shop_settings(Path(sys.argv[2]))
-inbox = open_inbox(shop.orders_inbox, Path("/"), settle_check_seconds=0)
+inbox = open_inbox(shop.orders_inbox, Path("/"), tuning=NO_WAIT_BETWEEN_LOOKS)
 summary = ingest_inbox(engine, shop, inbox)
 # VmHWM: the peak resident set of this process's own memory since it was started (exec); ru_maxrss would
 # also count the parent's memory at the fork, since Linux carries it over the exec

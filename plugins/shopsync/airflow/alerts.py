@@ -24,8 +24,9 @@ Decisions:
   alert has a plain-text part for mail clients and filters that read text.
 - Nothing here raises: a broken mail server must not hide the task's own failure, so any error in
   building or sending the alert is logged and swallowed.
-- No secrets: the SMTP password and credentials inside URLs are replaced by *** in every field,
-  and inside a task so is every secret Airflow masks in logs (connection passwords, extras).
+- No secrets: the SMTP password, the secrets of every connection shopsync looked up in this process
+  (passwords, key extras) and credentials inside URLs are replaced by *** in every field. Airflow's own
+  log masker is not public API (docs/decisions.md, "Alerts hide secrets without Airflow's private masker").
 
 This module imports Airflow lazily (inside functions), like `shopsync.airflow.tasks`.
 """
@@ -280,20 +281,12 @@ def _report_sentence(message: str) -> str:
 # --- secrets -------------------------------------------------------------------------------------
 
 def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """Text safe to mail: known secrets, URL passwords (user part and query string), `password=` settings
-    and Airflow's masked secrets replaced by ***."""
+    """Text safe to mail: the given secrets, those of every connection looked up in this process, URL
+    passwords (user part and query string) and `password=` settings replaced by ***."""
     from shopsync.core import redaction
+    from shopsync.transport.connections import seen_secrets
 
-    return _airflow_masked(redaction.redact_text(text, secrets))
-
-
-def _airflow_masked(text: str) -> str:
-    """Airflow's log masker: every secret this process has seen (connection passwords and extras)."""
-    try:
-        from airflow.sdk._shared.secrets_masker import redact
-    except ImportError:     # moved in another Airflow version: the explicit redaction above still applies
-        return text
-    return str(redact(text))
+    return redaction.redact_text(text, [*secrets, *seen_secrets()])
 
 
 # --- rendering and sending -----------------------------------------------------------------------

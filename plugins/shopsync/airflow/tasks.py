@@ -176,18 +176,22 @@ def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
     """One ingest DAG run: the inbox's ready files, plus the interval's archived files for backfills."""
     from shopsync.core.config import get_shop
     from shopsync.core.paths import project_root
+    from shopsync.core.tuning import DEFAULT_TUNING
     from shopsync.orders.inbox import open_inbox
-    from shopsync.orders.ingest import IngestSummary, ingest_inbox, reapply_interval
+    from shopsync.orders.ingest import ingest_inbox
+    from shopsync.orders.outcome import IngestSummary
+    from shopsync.orders.replay import reapply_interval
 
     shop = get_shop(shop_id)
     dag_run = context["dag_run"]
     reprocess = bool((context.get("params") or {}).get("reprocess_interval")) or "backfill" in str(dag_run.run_type)
-    inbox = open_inbox(shop.orders_inbox, project_root())
+    tuning = DEFAULT_TUNING
+    inbox = open_inbox(shop.orders_inbox, project_root(), tuning=tuning)
     try:
-        summary = ingest_inbox(engine, shop, inbox)
+        summary = ingest_inbox(engine, shop, inbox, tuning=tuning)
         if reprocess:
             start, end = data_interval(context)
-            again = reapply_interval(engine, shop, inbox, start, end)
+            again = reapply_interval(engine, shop, inbox, start, end, tuning=tuning)
             summary = IngestSummary(files=summary.files + again.files)
     finally:
         inbox.close()

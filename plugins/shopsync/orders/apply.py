@@ -53,6 +53,7 @@ import sqlalchemy as sa
 from shopsync.core.config import OrderChecks
 from shopsync.core.errors import ShopsyncError
 from shopsync.core.sql import sql_statement
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 from shopsync.orders.content import content_digest, order_content
 from shopsync.orders.customers import CustomerAction, customer_document, typed_phones
 from shopsync.orders.model import Order, OrderCustomer, OrderLine
@@ -108,10 +109,11 @@ def apply_orders(
     source_file_id: int | None,
     today: date,
     checks: OrderChecks | None = None,
+    tuning: Tuning = DEFAULT_TUNING,
 ) -> Iterator[ApplyResult | psycopg.Error]:
     """Apply many orders, each in a transaction of its own, without a round trip per order (pipeline mode,
     see shopsync.orders.pipeline); yields, in order, each one's result or the error the database refused
-    it with (that order is not applied, the others are).
+    it with (that order is not applied, the others are). At most tuning.orders_in_flight orders are unanswered.
 
     The orders commit with synchronous_commit off: the caller makes them durable with one synchronous
     commit afterwards (see pipeline.pipeline_connection).
@@ -125,7 +127,7 @@ def apply_orders(
             yield document
 
     with pipeline_connection(engine) as conn:
-        for answer in apply_documents(conn, documents()):
+        for answer in apply_documents(conn, documents(), in_flight=tuning.orders_in_flight):
             number = numbers.popleft()
             yield answer if isinstance(answer, psycopg.Error) else _result(number, answer, dry_run=False)
 

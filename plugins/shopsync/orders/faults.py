@@ -6,7 +6,7 @@ and the run goes on with the next file. A fault of the environment (the database
 unreachable, a connection lost, a deadlock, a disk error) fails the run and leaves the file in the inbox
 for the next run; each run that starts a file counts an attempt on its order_files row, and a file whose
 attempts keep ending unfinished (also when the process is killed or runs out of memory on it) is
-quarantined once it has had MAX_ATTEMPTS.
+quarantined once it has had tuning.order_file_attempts (shopsync.core.tuning).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from shopsync.orders.inbox import InboxError
 from shopsync.transport.base import PublishError
 
-MAX_ATTEMPTS = 3
 # SQLSTATE classes that are about the data one order or file sent: data exception (22: a value that does not
 # fit, invalid_parameter_value raised by the apply function), integrity (23) and program limit exceeded
 # (54: an index row too large). Every other database error is the environment's (08 connection, 40

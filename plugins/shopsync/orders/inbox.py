@@ -27,6 +27,7 @@ from typing import Any, Protocol, TypeVar
 
 from shopsync.core import config
 from shopsync.core.errors import ShopsyncError
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 from shopsync.transport.base import FileStore, RemoteEntry, RetryPolicy, with_retries
 from shopsync.transport.open import open_file_store
 
@@ -37,9 +38,7 @@ ARCHIVE_DIR = "archive"
 QUARANTINE_DIR = "quarantine"
 REPORT_SUFFIX = ".error.json"
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".filepart", ".crdownload", ".swp")
-DEFAULT_SETTLE_CHECK_SECONDS = 0.5
 MAX_NAME_TRIES = 100
-MAX_SETTLE_WAIT_IN_RUN = 30.0   # seconds: a settle window up to this long is waited out within one run
 
 
 class InboxError(ShopsyncError):
@@ -95,13 +94,14 @@ class Inbox:
         store: FileStore,
         settle_seconds: float,
         *,
-        settle_check_seconds: float = DEFAULT_SETTLE_CHECK_SECONDS,
+        tuning: Tuning = DEFAULT_TUNING,
         retry: RetryPolicy | None = None,
         wait_between_looks: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.settle_seconds = settle_seconds
-        self.settle_check_seconds = settle_check_seconds
+        self.settle_check_seconds = tuning.settle_check_seconds
+        self.max_settle_wait_seconds = tuning.max_settle_wait_seconds
         self.retry = retry or RetryPolicy()
         self.wait_between_looks = wait_between_looks
 
@@ -113,7 +113,7 @@ class Inbox:
         """Files that are complete, oldest first; the others are left for the next run.
 
         With a settle_log, a file must also have kept its size and mtime for settle_seconds since it was
-        first seen with them; when settle_seconds is short (up to MAX_SETTLE_WAIT_IN_RUN), the run waits
+        first seen with them; when settle_seconds is short (up to tuning.max_settle_wait_seconds), the run waits
         that long once and looks again, so that new files are still taken in the run that first sees them.
         """
         first_look = self._candidates()
@@ -127,7 +127,7 @@ class Inbox:
         ready = self._unchanged_and_old(first_look, second_look, moment)
         if settle_log is not None:
             steady = settle_log.steady(list(second_look.values()), moment, self.settle_seconds)
-            if any(entry.name not in steady for entry in ready) and self.settle_seconds <= MAX_SETTLE_WAIT_IN_RUN:
+            if any(entry.name not in steady for entry in ready) and self.settle_seconds <= self.max_settle_wait_seconds:
                 self.wait_between_looks(self.settle_seconds)
                 moment = (now + timedelta(seconds=self.settle_seconds) if now else datetime.now(UTC)).timestamp()
                 third_look = {entry.name: entry for entry in self._candidates()}
@@ -296,16 +296,17 @@ def open_inbox(
     settings: config.OrdersInbox,
     base_dir: Path,
     *,
-    settle_check_seconds: float = DEFAULT_SETTLE_CHECK_SECONDS,
+    tuning: Tuning = DEFAULT_TUNING,
     retry: RetryPolicy | None = None,
     wait_between_looks: Callable[[float], None] = time.sleep,
 ) -> Inbox:
-    """The shop's orders inbox; a relative local path is resolved against base_dir."""
+    """The shop's orders inbox; a relative local path is resolved against base_dir. The tuning's
+    settle_check_seconds and max_settle_wait_seconds set how long a listing waits for files to settle."""
     store = open_file_store(settings.kind, settings.path, settings.conn_id, base_dir)
     return Inbox(
         store,
         settings.settle_seconds,
-        settle_check_seconds=settle_check_seconds,
+        tuning=tuning,
         retry=retry,
         wait_between_looks=wait_between_looks,
     )

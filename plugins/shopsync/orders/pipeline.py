@@ -2,9 +2,9 @@
 
 Each order is one statement (`shopsync_apply_order`) followed by a Sync message, so each order is still
 a transaction of its own: committed on its own, and an error aborts that order only (the server skips
-to the next Sync). The client keeps up to `WINDOW` orders in flight: the database applies the next
-order while Python prepares the one after, and neither waits for the other to be scheduled, which is
-where the time went on a busy machine (two context switches per order).
+to the next Sync). The client keeps up to `in_flight` orders (tuning.orders_in_flight) unanswered: the
+database applies the next order while Python prepares the one after, and neither waits for the other to
+be scheduled, which is where the time went on a busy machine (two context switches per order).
 
 Used by the ingest for a whole file; single orders, dry runs and callers with a transaction of their
 own go through `apply_order` (SQLAlchemy, any driver).
@@ -23,9 +23,6 @@ from sqlalchemy.pool import NullPool
 
 from shopsync.core.sql import read_sql
 
-# Orders sent and not yet answered. Their statements (~1-2 KB each) and answers (~0.3 KB) stay far below
-# the socket buffers, so neither side can block the other while both are writing.
-WINDOW = 64
 STATEMENT_NAME = b""              # the unnamed prepared statement: nothing is left on a pooled connection
 
 
@@ -73,10 +70,15 @@ def _autocommit(engine: sa.Engine) -> Iterator[psycopg.Connection]:
                 conn.commit()
 
 
-def apply_documents(conn: psycopg.Connection, documents: Iterable[dict]) -> Iterator[dict | psycopg.Error]:
+def apply_documents(conn: psycopg.Connection, documents: Iterable[dict], *,
+                    in_flight: int) -> Iterator[dict | psycopg.Error]:
     """Apply order documents (`apply.order_document`) in pipeline mode; yields, in order, each one's answer
     (the decoded JSON of shopsync_apply_order) or the error the database raised for it (that order is
     rolled back, the others are not affected).
+
+    `in_flight` orders at most are sent and not yet answered. Their statements (~1-2 KB each) and answers
+    (~0.3 KB) stay far below the socket buffers at the default 64, so neither side can block the other
+    while both are writing.
 
     A connection failure raises. Stopping early (an exception in the consumer) still reads the answers
     of the orders in flight, which the database applies and commits regardless.
@@ -86,22 +88,22 @@ def apply_documents(conn: psycopg.Connection, documents: Iterable[dict]) -> Iter
     was_nonblocking = pgconn.nonblocking
     pgconn.nonblocking = 0          # plain blocking sends and reads: the window keeps both sides moving
     pgconn.enter_pipeline_mode()
-    in_flight = 0
+    unanswered = 0
     try:
         for document in documents:
             pgconn.send_query_prepared(STATEMENT_NAME, [json.dumps(document, ensure_ascii=False).encode()])
             pgconn.pipeline_sync()
-            in_flight += 1
-            if in_flight >= WINDOW:
-                in_flight -= 1
+            unanswered += 1
+            if unanswered >= in_flight:
+                unanswered -= 1
                 yield _answer(pgconn)
-        while in_flight:
-            in_flight -= 1
+        while unanswered:
+            unanswered -= 1
             yield _answer(pgconn)
     finally:
         try:
-            while in_flight and pgconn.status == pq.ConnStatus.OK:
-                in_flight -= 1
+            while unanswered and pgconn.status == pq.ConnStatus.OK:
+                unanswered -= 1
                 _answer(pgconn)
             if pgconn.status == pq.ConnStatus.OK:
                 pgconn.exit_pipeline_mode()

@@ -75,6 +75,7 @@ def env_var_name(conn_id: str) -> str:
 
 ConnectionLookup = Callable[[str], ConnectionInfo]
 _task_connections: ConnectionLookup | None = None
+_seen_secrets: set[str] = set()
 
 
 def use_task_connections(lookup: ConnectionLookup | None) -> None:
@@ -86,6 +87,18 @@ def use_task_connections(lookup: ConnectionLookup | None) -> None:
 
 def get_connection(conn_id: str) -> ConnectionInfo:
     """The connection `conn_id`: from Airflow inside a task, else from the AIRFLOW_CONN_<ID> variable."""
+    info = _look_up(conn_id)
+    _seen_secrets.update(info.secrets)
+    return info
+
+
+def seen_secrets() -> list[str]:
+    """The secrets of every connection looked up in this process: what a failure alert hides besides its own
+    (as Airflow's log masker hides them from the task log)."""
+    return sorted(_seen_secrets)
+
+
+def _look_up(conn_id: str) -> ConnectionInfo:
     if _task_connections is not None and running_in_airflow_task():
         return _task_connections(conn_id)
     raw = os.environ.get(env_var_name(conn_id))

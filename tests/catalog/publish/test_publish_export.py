@@ -16,7 +16,7 @@ from shopsync.core.config import ShopSettings
 from shopsync.seed import seed_database
 
 if TYPE_CHECKING:
-    from conftest import FtpServer
+    from local_servers import FtpServer
 
 
 def ftp_shop(path: str, local_dir: Path) -> ShopSettings:

@@ -19,7 +19,7 @@ from shopsync.core.errors import ShopsyncError
 from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
 
 if TYPE_CHECKING:
-    from conftest import FtpServer
+    from local_servers import FtpServer
 
 BIG = 20 * 1024 * 1024
 MakeFile = Callable[[str, bytes], Path]

@@ -26,9 +26,9 @@ from shopsync.catalog.position import older_datasets
 from shopsync.seed import seed_database
 
 if TYPE_CHECKING:
-    from conftest import FtpServer
+    from local_servers import FtpServer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ROUNDS = 20
 REMOTE_ROUNDS = 4                   # every one killed during its publish (the remote kind's part that differs)
 COMPLETE_EVERY = {"local": 5, "ftp": 2}     # an export left to finish after every this many killed ones

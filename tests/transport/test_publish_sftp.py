@@ -16,7 +16,7 @@ from shopsync.core import config
 from shopsync.transport import OutgoingFile, PublishError, RetryPolicy, open_destination
 
 if TYPE_CHECKING:
-    from conftest import SftpServer
+    from local_servers import SftpServer
 
 MakeFile = Callable[[str, bytes], Path]
 

@@ -19,7 +19,7 @@ from shopsync import testing
 from shopsync.core.db import database_failures_as_unavailable, get_engine, redact
 from shopsync.core.errors import DatabaseUnavailable, DatabaseUrlError
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 SECRET_PARTS = ("Pw-1", "Xyzzy-42")          # the password is "Pw-1@Xyzzy-42": no part of it may show
 UNREACHABLE_URLS = {
     "unencoded @": "postgresql://shop:Pw-1@Xyzzy-42@127.0.0.1:1/accounting",

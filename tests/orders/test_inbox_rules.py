@@ -16,7 +16,7 @@ from shopsync.transport.base import RemoteEntry
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from conftest import FtpServer, SftpServer
+    from local_servers import FtpServer, SftpServer
 
 
 @pytest.mark.parametrize(("name", "is_file", "expected"), [

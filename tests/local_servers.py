@@ -27,7 +27,7 @@ from pyftpdlib.servers import FTPServer
 from shopsync.transport import RetryPolicy
 
 # Like `make test`: Airflow (imported by a few tests) keeps its files in the checkout, not in ~/airflow
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[2] / "airflow_home"))
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
 
 USER = "shopsync"
 PASSWORD = "Sup3r-S3cret!pw"    # distinctive, so a leak into logs or messages is easy to find

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import logging
 import os
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 # Like `make test`: Airflow (imported by the alert when it sends) keeps its files in the checkout, not ~/airflow
-os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[1] / "airflow_home"))
+os.environ.setdefault("AIRFLOW_HOME", str(Path(__file__).resolve().parents[2] / "airflow_home"))
+
+from mail_server import LOGIN, PASSWORD, RECIPIENTS, SENDER, SmtpServer, free_port  # noqa: E402 - fixture smtp_server
 
 from shopsync.airflow.alerts import SMTP_CONN_ID_ENV, build_report, hint_for, make_failure_alert, render_alert  # noqa: E402
 from shopsync.catalog.guards import ShrinkGuardError, StaleDataError  # noqa: E402
@@ -31,10 +24,6 @@ from shopsync.catalog.validation.rules import FeedValidationError  # noqa: E402
 from shopsync.core.errors import DatabaseUnavailable  # noqa: E402
 from shopsync.transport.base import PublishError  # noqa: E402
 
-LOGIN = "alerts"
-PASSWORD = "Sm7p-S3cret!pw"     # distinctive, so a leak into the mail is easy to find
-SENDER = "shopsync@example.com"
-RECIPIENTS = ["ops@example.com", "owner@example.com"]
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
 REPORT = "/srv/shopsync/.local/runs/demo/validation-report.md"
@@ -42,70 +31,12 @@ LOG_URL = ("http://airflow.example.com:8080/dags/shop_demo__catalog_export/runs/
            "scheduled__2026-11-01T03%3A00%3A00%2B00%3A00/tasks/transform.write_feeds?try_number=2")
 
 
-@dataclass
-class ReceivedMail:
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-    login: str | None
-
-    @property
-    def message(self) -> EmailMessage:
-        return email.message_from_bytes(self.raw, policy=email.policy.default)
-
-    def body(self, subtype: str) -> str:
-        part = self.message.get_body(preferencelist=(subtype,))
-        assert part is not None, f"no text/{subtype} part"
-        assert part.get_content_type() == f"text/{subtype}"
-        return part.get_content()
-
-
-@dataclass
-class SmtpServer:
-    host: str
-    port: int
-    received: list[ReceivedMail] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
-        with self.lock:
-            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login))
-        return "250 Message accepted"
-
-    def connection_json(self, password: str = PASSWORD) -> str:
-        return json.dumps({"conn_type": "smtp", "host": self.host, "port": self.port, "login": LOGIN,
-                           "password": password, "extra": {"from_email": SENDER, "disable_tls": True,
-                                                           "disable_ssl": True, "timeout": 5, "retry_limit": 0}})
-
-    def connection_uri(self) -> str:
-        return (f"smtp://{LOGIN}:{quote(PASSWORD, safe='')}@{self.host}:{self.port}"
-                f"?disable_tls=true&disable_ssl=true&from_email={quote(SENDER)}&timeout=5")
-
-
-def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and data.login == LOGIN.encode() and data.password == PASSWORD.encode()
-    return AuthResult(success=ok, auth_data=data) if ok else AuthResult(success=False, handled=False)  # -> 535
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
-    """A local SMTP server requiring a login (no TLS), set as the Airflow Connection smtp_default."""
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    state = SmtpServer(host="127.0.0.1", port=free_port())
-    controller = Controller(state, hostname=state.host, port=state.port,
-                            authenticator=_authenticate, auth_required=True, auth_require_tls=False)
-    controller.start()
-    monkeypatch.delenv(SMTP_CONN_ID_ENV, raising=False)
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", state.connection_json())
-    yield state
-    controller.stop()
+@pytest.fixture(autouse=True)
+def _airflow_logging_set_up() -> None:
+    """Importing Airflow sets up logging and replaces the root logger's handlers: done before each test's call,
+    so that the first import, inside an alert, does not drop the handler caplog reads (the test of an
+    unreachable server failed when it ran first in its process)."""
+    import airflow.providers.smtp.hooks.smtp  # noqa: F401
 
 
 def failure_context(error: BaseException | str | None, map_index: int = -1) -> dict[str, Any]:
@@ -168,6 +99,25 @@ def test_no_secret_reaches_the_mail(smtp_server: SmtpServer) -> None:
         assert secret.encode() not in mail.raw
         assert secret not in decoded
     assert "postgresql://shopsync:***@db:5432/retail" in mail.body("plain")
+
+
+def test_secrets_of_connections_looked_up_in_the_process_do_not_reach_the_mail(
+        smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shopsync.transport.connections import get_connection
+
+    ftp_password, key_passphrase = "Ftp-Pw-7731!", "Key-Phrase-0042"
+    monkeypatch.setenv("AIRFLOW_CONN_SHOP_FTP", json.dumps({
+        "conn_type": "ftp", "host": "ftp.example.com", "login": "shop", "password": ftp_password,
+        "extra": {"private_key_passphrase": key_passphrase}}))
+    get_connection("shop_ftp")                          # as a publish or an inbox does before it fails
+
+    make_failure_alert(RECIPIENTS, "demo")(failure_context(
+        PublishError(f"530 login as shop with {ftp_password} refused; key passphrase {key_passphrase}")))
+
+    mail = smtp_server.received[0]
+    assert "530 login as shop with *** refused; key passphrase ***" in mail.body("plain")
+    for secret in (ftp_password, key_passphrase):
+        assert secret.encode() not in mail.raw and secret not in mail.body("plain")
 
 
 def test_connection_id_from_the_environment_and_uri_form(smtp_server: SmtpServer,

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from shopsync.core import config
+from shopsync.core.tuning import DEFAULT_TUNING
 from shopsync.orders.inbox import Inbox, InboxError, open_inbox
 from shopsync.transport import RetryPolicy
 from shopsync.transport.base import FileTooLarge
@@ -65,7 +66,7 @@ def inbox_setup(
     opened: list[Inbox] = []
 
     def open_it(**options: Any) -> Inbox:
-        options = {"settle_check_seconds": 0.01, "retry": fast_retry} | options
+        options = {"tuning": DEFAULT_TUNING.but(settle_check_seconds=0.01), "retry": fast_retry} | options
         opened.append(open_inbox(settings, base_dir=tmp_path, **options))
         return opened[-1]
 

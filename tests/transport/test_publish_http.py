@@ -18,7 +18,7 @@ from shopsync.transport.connections import ConnectionInfo
 from shopsync.transport.http_upload import base_url_of
 
 if TYPE_CHECKING:
-    from conftest import HttpServer
+    from local_servers import HttpServer
 
 MakeFile = Callable[[str, bytes], Path]
 
