@@ -15,12 +15,10 @@ from shopsync import testing
 
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # Servers on 127.0.0.1 for tests in several directories: FTP, SFTP and HTTP (and fast retries, local source
-# files) for the transports, the orders inbox and the catalog's publishing; SMTP for the alerts and DAG runs.
-pytest_plugins = ["local_servers", "mail_server"]
-
-# The fake channel servers (tests/fakes, see fake_channels.py): importable and their fixtures offered everywhere
+# files) for the transports, the orders inbox and the catalog's publishing; SMTP for the alerts and DAG runs;
+# the fake channel APIs (tests/fakes, see fake_channels.py: importable, their fixtures offered everywhere).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fakes"))
-pytest_plugins = ["fake_channels"]
+pytest_plugins = ["local_servers", "mail_server", "fake_channels"]
 
 
 @pytest.fixture(scope="session", autouse=True)
