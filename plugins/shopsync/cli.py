@@ -172,6 +172,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_orders(args: argparse.Namespace) -> int:
     from shopsync.core.config import get_shop
     from shopsync.core.db import get_engine
+    from shopsync.orders.channel_pull import order_problems
     from shopsync.orders.workflow import list_invoices, open_conflicts, resolve_conflict
 
     shop = get_shop(args.shop)
@@ -183,18 +184,43 @@ def cmd_orders(args: argparse.Namespace) -> int:
     with get_engine().connect() as conn:
         rows = list_invoices(conn, shop.id, args.status, args.attention)
         conflicts = open_conflicts(conn, shop.id)
+        problems = order_problems(conn, shop.id)
     if not rows:
         print(f"no invoices for shop {shop.id}" + (f" with status {args.status}" if args.status else "")
               + (" needing attention" if args.attention else ""))
     else:
-        print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  attention")
+        print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  "
+              f"{'channel':<22} {'waybill':<16} attention")
     for row in rows:
-        mapping = row._mapping
-        reasons = "; ".join(mapping.get("attention_reasons") or [])
-        print(f"{mapping['id']:>8} {mapping['external_number']:<16} {mapping['status']:<10} "
-              f"{mapping['payment_status']:<8} {mapping['total']:>10}  {reasons}")
+        print(invoice_line(row))
     print_open_conflicts(shop.id, conflicts)
+    print_channel_problems(problems)
     return 0
+
+
+def invoice_line(row) -> str:
+    """One invoice: number, status, payment, total, the channel's id and status there, the waybill, why it needs a
+    person (its flags, and a state the channel refused)."""
+    mapping = row._mapping
+    channel = ""
+    if mapping["channel"]:
+        channel = f"{mapping['channel']} {mapping['external_id']} [{mapping['external_status']}]"
+    reasons = list(mapping.get("attention_reasons") or [])
+    if mapping["channel_refused"]:
+        reasons.append(f"{mapping['channel']} refused the last status: {mapping['channel_error']}")
+    return (f"{mapping['id']:>8} {mapping['external_number']:<16} {mapping['status']:<10} "
+            f"{mapping['payment_status']:<8} {mapping['total']:>10}  {channel:<22} {mapping['waybill'] or '':<16} "
+            f"{'; '.join(reasons)}")
+
+
+def print_channel_problems(problems: list) -> None:
+    """Channel orders that could not land: kept whole, tried again by every pull."""
+    if not problems:
+        return
+    print(f"needs attention: {len(problems)} channel order(s) could not land (kept; every pull tries again):")
+    for problem in problems:
+        print(f"  {problem.channel} order {problem.external_id}, seen {problem.times_seen} time(s) since "
+              f"{problem.first_seen:%Y-%m-%d %H:%M}: {'; '.join(problem.reasons)}")
 
 
 def print_open_conflicts(shop_id: str, conflicts: list) -> None:
@@ -236,6 +262,27 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"dry run: nothing published; the feeds are in {out_dir}")
     else:
         print(f"published to {shop.destination.kind}:{shop.destination.path}; run files in {out_dir.parent}")
+    return 0
+
+
+def cmd_channel(args: argparse.Namespace) -> int:
+    """Pull, push statuses, push stock or all three for a shop's channel(s), as the channel sync DAG does."""
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders import channel_sync
+
+    shop = get_shop(args.shop)
+    channels = [shop.channel(args.channel)] if args.channel else shop.channels
+    if not channels:
+        print(f"shop {shop.id} has no channels in its settings (channels: in include/shops/{shop.id}.yaml)")
+        return 0
+    steps = {"pull": ("pull",), "push": ("push",), "stock": ("stock",), "sync": ("pull", "push", "stock")}
+    run = {"pull": channel_sync.pull, "push": channel_sync.push, "stock": channel_sync.push_goods}
+    engine = get_engine()
+    for channel in channels:
+        for step in steps[args.channel_command]:
+            summary = run[step](engine, shop, channel)
+            print(f"{step}: {channel.kind}: off in the shop's settings" if summary is None else summary.line())
     return 0
 
 
@@ -296,6 +343,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="mark an order sent again with other content as dealt with")
     orders.add_argument("--note", default="resolved by hand", help="what was done (with --resolve-conflict)")
     orders.set_defaults(handler=cmd_orders)
+
+    channel = commands.add_parser("channel", help="a shop's marketplaces by API: pull orders, push statuses and stock")
+    actions = channel.add_subparsers(dest="channel_command", required=True)
+    for action, text in (("pull", "pull orders created or changed since the last pull"),
+                         ("push", "push invoice states (status, waybill) the channel has not acknowledged"),
+                         ("stock", "push free stock and prices that changed (Prom, WooCommerce)"),
+                         ("sync", "pull, then push statuses, then stock")):
+        step = actions.add_parser(action, help=text)
+        step.add_argument("--shop", required=True)
+        step.add_argument("--channel", choices=["prom", "rozetka", "woocommerce"], help="one channel (default: all)")
+        step.set_defaults(handler=cmd_channel)
     return parser
 
 

@@ -191,3 +191,8 @@ def as_file_values(value: Any) -> Any:
 
 def _json_default(value: object) -> str:
     return str(value) if isinstance(value, Decimal) else repr(value)
+
+
+def order_problems(conn: sa.Connection, shop_id: str) -> list[sa.Row]:
+    """The channel orders of a shop that could not land, oldest first."""
+    return conn.execute(sql_statement("orders/list_channel_order_problems.sql"), {"shop_id": shop_id}).all()
