@@ -1,4 +1,10 @@
-"""The build stage: every feed of a shop written from its snapshot into the run's out/ directory."""
+"""The build stage: every feed of a shop written from its snapshot into the run's out/ directory.
+
+One route: each feed goes to the source of the shape its writer declares (feeds/shape.py). GOODS_FRAGMENTS
+feeds are the catalog pass's (render/, which runs always: it also checks every good and writes the
+validation's inputs); every other shape has its entry in ROW_SOURCES, whose rows are written to all the
+shape's feeds in one pass (transform.fan_out).
+"""
 
 from __future__ import annotations
 
