@@ -104,12 +104,12 @@ def run_one(profile: str, count: int) -> dict[str, object]:
     settings = FeedSettings(profile=profile)
     base = peak_rss_mb()
     wall, cpu = time.perf_counter(), time.process_time()
-    for _ in rows_for(writer.kind, count):
+    for _ in rows_for(writer.shape.rows, count):
         pass
     generate_wall, generate_cpu = time.perf_counter() - wall, time.process_time() - cpu
     wall, cpu = time.perf_counter(), time.process_time()
     with open(os.devnull, "wb") as out:
-        stats = writer.write(rows_for(writer.kind, count), out, ctx, settings)
+        stats = writer.write(rows_for(writer.shape.rows, count), out, ctx, settings)
     total_wall, total_cpu = time.perf_counter() - wall, time.process_time() - cpu
     return {"profile": profile, "rows": stats.rows, "mb": round(stats.bytes / 1e6, 1),
             "write_s": round(total_wall - generate_wall, 2), "write_cpu_s": round(total_cpu - generate_cpu, 2),

@@ -28,7 +28,7 @@ from shopsync.catalog.model import (
     WarehouseStock,
     WholesaleTier,
 )
-from shopsync.core.config import CATALOG_PROFILES, COMPANION_PROFILES, FeedSettings
+from shopsync.core.config import FEED_PROFILES, FeedSettings
 
 # --- sample rows (imported by the other feed tests) ----------------------------------------------------------
 
@@ -91,12 +91,12 @@ def write_feed(profile: str, rows: Iterable[Any], ctx: FeedContext | None = None
 # --- registry ------------------------------------------------------------------------------------------------
 
 def test_every_configurable_profile_has_a_writer() -> None:
-    assert set(PROFILES) == set(CATALOG_PROFILES) | set(COMPANION_PROFILES)
+    assert set(PROFILES) == set(FEED_PROFILES)
     for profile in PROFILES:
         writer = get_writer(profile)
         assert writer.profile == profile
-        assert writer.kind in ("catalog", "customers", "certificates")
-        assert writer.sort_key in SORT_KEYS
+        assert writer.shape.rows in ("catalog", "customers", "certificates")
+        assert writer.shape.order in SORT_KEYS or writer.shape.rows != "catalog"
 
 
 def test_default_file_names_and_row_kinds() -> None:
@@ -107,11 +107,11 @@ def test_default_file_names_and_row_kinds() -> None:
         "wholesale_prices_csv": ("wholesale_prices.csv", "catalog"),
         "gift_certificates_csv": ("gift_certificates.csv", "certificates"),
     }
-    assert {p: (get_writer(p).default_file, get_writer(p).kind) for p in PROFILES} == expected
+    assert {p: (get_writer(p).default_file, get_writer(p).shape.rows) for p in PROFILES} == expected
 
 
 def test_only_woocommerce_needs_model_group_order() -> None:
-    assert {p for p in PROFILES if get_writer(p).sort_key == "model_group"} == {"woocommerce_csv"}
+    assert {p for p in PROFILES if get_writer(p).shape.order == "model_group"} == {"woocommerce_csv"}
 
 
 def test_unknown_profile_names_the_known_ones() -> None:

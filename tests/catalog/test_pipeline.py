@@ -22,6 +22,7 @@ from shopsync.catalog.guards import ShrinkGuardError, StaleDataError
 from shopsync.catalog.validation.rules import FeedValidationError
 from shopsync.catalog.workspace import ShopWorkspace
 from shopsync.core.config import ShopSettings
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 from shopsync.seed import seed_database
 
 GOODS = 150
@@ -45,9 +46,9 @@ def shop(published: Path, **overrides) -> ShopSettings:
 
 
 def export(engine, settings: ShopSettings, end: datetime, full: bool = False, dry_run: bool = False,
-           start: datetime | None = None) -> dict:
+           start: datetime | None = None, tuning: Tuning = DEFAULT_TUNING) -> dict:
     start = start or end - timedelta(hours=1)
-    run = pipeline.ExportRun(shop=settings, interval_start=start, interval_end=end, full=full)
+    run = pipeline.ExportRun(shop=settings, interval_start=start, interval_end=end, full=full, tuning=tuning)
     return pipeline.run_export(engine, run, dry_run=dry_run)
 
 
@@ -294,18 +295,15 @@ def test_runs_of_one_interval_never_share_a_directory_but_a_dag_runs_tasks_do(lo
 
 
 def test_parallel_read_back_gives_the_same_feeds_and_validation(seeded, local_dir, monkeypatch):
-    from shopsync.catalog import feed_pass
-
     settings = shop(local_dir / "published")
     end = datetime.now(UTC).replace(microsecond=0)
     export(seeded, settings, end, full=True)
     inline = digests(local_dir / "published")
     inline_offers = {path.name: path.read_bytes() for path in local_dir.glob("shops/demo/runs/*/offers/*")}
 
-    monkeypatch.setattr(feed_pass, "BATCH", 40)                 # several batches, read back by the workers
-    monkeypatch.setattr(feed_pass, "PARALLEL_FROM_GOODS", 0)
+    tuning = DEFAULT_TUNING.but(render_batch=40, parallel_read_back_from_goods=0)   # batches read back by workers
     monkeypatch.setenv("SHOPSYNC_LOCAL_DIR", str(local_dir / "elsewhere"))
-    summary = export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True)
+    summary = export(seeded, shop(local_dir / "elsewhere" / "published"), end, full=True, tuning=tuning)
     built = json.loads(next((local_dir / "elsewhere").glob("shops/demo/runs/*/feeds.json")).read_text())
 
     assert digests(local_dir / "elsewhere" / "published") == inline

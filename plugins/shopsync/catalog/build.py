@@ -1,12 +1,27 @@
-"""The build stage: every feed of a shop written from its snapshot into the run's out/ directory."""
+"""The build stage: every feed of a shop written from its snapshot into the run's out/ directory.
+
+One route: each feed goes to the source of the shape its writer declares (feeds/shape.py). GOODS_FRAGMENTS
+feeds are the catalog pass's (render/, which runs always: it also checks every good and writes the
+validation's inputs); every other shape has its entry in ROW_SOURCES, whose rows are written to all the
+shape's feeds in one pass (transform.fan_out).
+"""
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from shopsync.catalog import snapshot
+from shopsync.catalog.feeds.shape import (
+    CERTIFICATES,
+    CUSTOMERS,
+    GOODS_BY_ID,
+    GOODS_BY_MODEL_GROUP,
+    GOODS_FRAGMENTS,
+    Shape,
+)
 from shopsync.catalog.model import FeedContext
 from shopsync.catalog.run import ExportRun, categories_path, elapsed
 from shopsync.catalog.run_files import (
@@ -21,8 +36,9 @@ from shopsync.catalog.run_files import (
     write_rejections,
     write_snapshot_counts,
 )
+from shopsync.catalog.validation.read_back import PROFILES
 from shopsync.catalog.workspace import ShopWorkspace, new_file, read_json
-from shopsync.core.config import FeedSettings
+from shopsync.core.config import FeedSettings, delta_name
 from shopsync.runtime.memory import gc_paused
 
 
@@ -42,9 +58,7 @@ def photo_files(run: ExportRun):
     return PhotoFiles(pa.array(names, pa.string()), "." + EXTENSIONS[photos.format], size)
 
 
-
-BATCH = 10_000                  # goods per feed batch
-VALIDATED_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
+VALIDATED_PROFILES = PROFILES           # the feeds read back and validated (validation/read_back.py)
 
 
 def feed_context(run: ExportRun) -> FeedContext:
@@ -58,18 +72,141 @@ def feed_context(run: ExportRun) -> FeedContext:
     )
 
 
+# --- one route: each feed goes to the source of its writer's declared shape -------------------------------
+
+def _feeds_of(run: ExportRun, shape: Shape) -> list[FeedSettings]:
+    from shopsync.catalog.feeds import get_writer
+
+    return [feed for feed in run.shop.feeds if get_writer(feed.profile).shape == shape]
+
+
+def _in_shop_order(run: ExportRun, stats: list[dict], changed_ids) -> list[dict]:
+    by_file = {s["file"]: s for s in stats}
+    return [by_file.pop(name) for feed in run.shop.feeds for name in _file_names(feed, changed_ids)
+            if name in by_file]
+
+
+def _file_names(feed: FeedSettings, changed_ids) -> list[str]:
+    name = feed.file_name
+    return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
+
+
+def _snapshot_token(ws: ShopWorkspace) -> str | None:
+    return ws.read_state().get("goods", {}).get("snapshot_token")
+
+
+def _render_pass(run: ExportRun, ctx: FeedContext, photos, feeds: list[FeedSettings]):
+    """The source of GOODS_FRAGMENTS feeds: the catalog pass (render/), which also checks every good."""
+    from shopsync.catalog.render.catalog_pass import run_pass
+    from shopsync.catalog.render.targets import PassPlan
+
+    ws = run.workspace
+    meta = read_changes(run, "goods")
+    plan = PassPlan(
+        workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=feeds,
+        photo_base_url=run.shop.photo_base_url, photos=photos,
+        changed_ids=list(meta.ids) if meta is not None and meta.incremental else None,
+        changes=ws.changes(run.key, "goods"),
+        previous_token=meta.previous_snapshot_token if meta is not None else None,
+        token=meta.snapshot_token if meta is not None and meta.snapshot_token == _snapshot_token(ws) else None,
+        tuning=run.tuning,
+    )
+    return run_pass(plan), plan.changed_ids
+
+
+def _goods_by_id(run: ExportRun, ctx: FeedContext, photos) -> Iterator[list]:
+    """The snapshot's good goods as CatalogItem lists, in good id order."""
+    from shopsync.catalog.columns import items_from_batch
+    from shopsync.catalog.validation.rules import Rejections, split_batch
+
+    for batch in _feed_batches(run, photos, snapshot.iter_batches(run.workspace.snapshot("goods"),
+                                                                  run.tuning.render_batch)):
+        yield list(items_from_batch(split_batch(batch, ctx, Rejections())))
+
+
+def _goods_by_model_group(run: ExportRun, ctx: FeedContext, photos) -> Iterator[list]:
+    """The good goods without a model group, then each group's together, each part by good id.
+
+    It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
+    the catalog; see docs/decisions.md.
+    """
+    from shopsync.catalog.columns import items_from_batch
+    from shopsync.catalog.validation.rules import Rejections, split_batch
+
+    table = snapshot.read_table(run.workspace.snapshot("goods"))
+    table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
+    no_group = table.filter(table.column("model_group_id").is_null())
+    grouped = table.filter(table.column("model_group_id").is_valid())
+    ordered = (batch for part in (no_group, grouped) for batch in part.to_batches(run.tuning.feed_source_rows))
+    for batch in _feed_batches(run, photos, ordered):
+        yield list(items_from_batch(split_batch(batch, ctx, Rejections())))
+
+
+def _customers(run: ExportRun, ctx: FeedContext, photos) -> Iterator[list]:
+    from shopsync.catalog.transform import customer_from_record
+
+    records = snapshot.iter_records(run.workspace.snapshot("customers"))
+    return _chunks((customer_from_record(r) for r in records if r["is_active"]), run.tuning.feed_source_rows)
+
+
+def _certificates(run: ExportRun, ctx: FeedContext, photos) -> Iterator[list]:
+    from shopsync.catalog.transform import certificate_from_record
+
+    as_of = run.interval_end.date()
+    records = snapshot.iter_records(run.workspace.snapshot("certificates"))
+    return _chunks((certificate_from_record(r, as_of) for r in records), run.tuning.feed_source_rows)
+
+
+def _chunks(rows: Iterator, size: int) -> Iterator[list]:
+    chunk: list = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _feed_batches(run: ExportRun, photos, batches: Iterator) -> Iterator:
     from shopsync.catalog.columns import feed_batch
 
     return (feed_batch(batch, run.shop.photo_base_url, photos) for batch in batches)
 
 
-def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
-    """A fan-out consumer that writes one feed of a per-good (CatalogItem) writer and returns its statistics."""
-    from shopsync.catalog.feed_pass import feed_stats
-    from shopsync.catalog.feeds import get_writer
+RowSource = Callable[[ExportRun, FeedContext, Any], Iterator[list]]
+# The source of rows for each shape of form "rows" (GOODS_FRAGMENTS: _render_pass). Every feed of a shape
+# is written from one pass over its source.
+ROW_SOURCES: dict[Shape, RowSource] = {
+    GOODS_BY_ID: _goods_by_id,
+    GOODS_BY_MODEL_GROUP: _goods_by_model_group,
+    CUSTOMERS: _customers,
+    CERTIFICATES: _certificates,
+}
+# Deltas (the changed goods only) are written for these shapes; the pass writes its own.
+DELTA_SHAPES = (GOODS_BY_ID,)
 
-    writer = get_writer(feed.profile)
+
+def _write_shape(run: ExportRun, ctx: FeedContext, photos, shape: Shape, changed_ids) -> list[dict]:
+    """Every feed of the shape written from one pass over its source (fan_out: a thread per file)."""
+    from shopsync.catalog.transform import fan_out
+
+    jobs = []
+    for feed in _feeds_of(run, shape):
+        jobs.append(_writer_job(run, feed, ctx, feed.file_name))
+        if shape in DELTA_SHAPES and feed.delta and changed_ids is not None:
+            jobs.append(_writer_job(run, feed, ctx, delta_name(feed.file_name), set(changed_ids)))
+    if not jobs:
+        return []
+    return fan_out(ROW_SOURCES[shape](run, ctx, photos), jobs)
+
+
+def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
+    """A fan-out consumer that writes one feed of a rows writer and returns its statistics."""
+    from shopsync.catalog.feeds import get_writer
+    from shopsync.catalog.render.sink import feed_stats
+
+    writer = get_writer(feed.profile, run.tuning)
     path = run.workspace.out_dir(run.key) / file_name
 
     def consume(rows):
@@ -78,106 +215,6 @@ def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name:
             return feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
 
     return consume
-
-
-def _snapshot_token(ws: ShopWorkspace) -> str | None:
-    return ws.read_state().get("goods", {}).get("snapshot_token")
-
-
-def _write_catalog_pass(run: ExportRun, ctx: FeedContext, photos) -> tuple[list[dict], object]:
-    """The columnar catalog feeds in one pass (feed_pass.py), the rest of the good id ordered ones per good."""
-    from shopsync.catalog import feed_pass
-
-    ws = run.workspace
-    meta = read_changes(run, "goods")
-    plan = feed_pass.PassPlan(
-        workspace=ws, run_dir=ws.run_dir(run.key), out_dir=ws.out_dir(run.key), ctx=ctx, feeds=run.shop.feeds,
-        photo_base_url=run.shop.photo_base_url, photos=photos,
-        changed_ids=list(meta.ids) if meta is not None and meta.incremental else None,
-        changes=ws.changes(run.key, "goods"),
-        previous_token=meta.previous_snapshot_token if meta is not None else None,
-        token=meta.snapshot_token if meta is not None and meta.snapshot_token == _snapshot_token(ws) else None,
-    )
-    result = feed_pass.run_pass(plan)
-    stats = {s["file"]: s for s in result.stats + _write_item_catalog_feeds(run, ctx, photos, plan.changed_ids)}
-    ordered = [stats.pop(name) for feed in run.shop.feeds for name in _catalog_file_names(feed, plan.changed_ids)
-               if name in stats]
-    return ordered, result
-
-
-def _catalog_file_names(feed: FeedSettings, changed_ids) -> list[str]:
-    from shopsync.catalog.feeds import feed_file_name
-    from shopsync.core.config import delta_name
-
-    name = feed_file_name(feed)
-    return [name, delta_name(name)] if feed.delta and changed_ids is not None else [name]
-
-
-def _write_item_catalog_feeds(run: ExportRun, ctx: FeedContext, photos, changed_ids) -> list[dict]:
-    """Catalog feeds in good id order whose writers work per good (CatalogItem), fed by fan_out."""
-    from shopsync.catalog.feed_pass import is_good_id_catalog, item_batches
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.feeds.base import is_columnar
-    from shopsync.catalog.transform import fan_out
-    from shopsync.core.config import delta_name
-
-    jobs = []
-    for feed in run.shop.feeds:
-        writer = get_writer(feed.profile)
-        if not is_good_id_catalog(writer) or is_columnar(writer):
-            continue
-        jobs.append(_writer_job(run, feed, ctx, feed_file_name(feed)))
-        if feed.delta and changed_ids is not None:
-            jobs.append(_writer_job(run, feed, ctx, delta_name(feed_file_name(feed)), set(changed_ids)))
-    if not jobs:
-        return []
-    return fan_out(item_batches(run.workspace, run.shop.photo_base_url, photos, ctx), jobs)
-
-
-def _write_model_group_feeds(run: ExportRun, ctx: FeedContext, photos) -> list[dict]:
-    """Feeds that need each model group's goods together (WooCommerce variations) get their own pass.
-
-    It sorts the snapshot in memory (pyarrow), so unlike the streaming pass its memory grows with
-    the catalog; see docs/decisions.md.
-    """
-    from shopsync.catalog.columns import items_from_batch
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.validation.rules import Rejections, split_batch
-
-    feeds = [feed for feed in run.shop.feeds if get_writer(feed.profile).sort_key == "model_group"]
-    if not feeds:
-        return []
-    table = snapshot.read_table(run.workspace.snapshot("goods"))
-    table = table.sort_by([("model_group_id", "ascending"), ("good_id", "ascending")])
-    no_group = table.filter(table.column("model_group_id").is_null())
-    grouped = table.filter(table.column("model_group_id").is_valid())
-    results = []
-    for feed in feeds:
-        ordered = (batch for part in (no_group, grouped) for batch in part.to_batches(BATCH))
-        consume = _writer_job(run, feed, ctx, feed_file_name(feed))
-        items = (item for batch in _feed_batches(run, photos, ordered)
-                 for item in items_from_batch(split_batch(batch, ctx, Rejections())))
-        results.append(consume(items))
-    return results
-
-
-def _write_companion_feeds(run: ExportRun, ctx: FeedContext) -> list[dict]:
-    from shopsync.catalog.feeds import feed_file_name, get_writer
-    from shopsync.catalog.transform import certificate_from_record, customer_from_record
-
-    as_of = run.interval_end.date()
-    sources = {
-        "customers": lambda: (customer_from_record(r) for r in snapshot.iter_records(run.workspace.snapshot(
-            "customers")) if r["is_active"]),
-        "certificates": lambda: (certificate_from_record(r, as_of) for r in snapshot.iter_records(
-            run.workspace.snapshot("certificates"))),
-    }
-    results = []
-    for feed in run.shop.feeds:
-        kind = get_writer(feed.profile).kind
-        if kind in sources:
-            results.append(_writer_job(run, feed, ctx, feed_file_name(feed))(sources[kind]()))
-    return results
 
 
 def build_feeds(run: ExportRun) -> dict:
@@ -203,11 +240,15 @@ def _build_feeds(run: ExportRun) -> dict:
     ctx = feed_context(run)
     with gc_paused():
         photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
-        catalog_stats, result = _write_catalog_pass(run, ctx, photos)
+        result, changed_ids = _render_pass(run, ctx, photos, _feeds_of(run, GOODS_FRAGMENTS))
+        catalog_stats = _in_shop_order(run, result.stats + _write_shape(run, ctx, photos, GOODS_BY_ID, changed_ids),
+                                       changed_ids)
     rejections = result.rejections
     write_rejections(run, rejections)
     raise_on_rejections(rejections, 0, run.shop.on_bad_item)
-    stats = catalog_stats + _write_model_group_feeds(run, ctx, photos) + _write_companion_feeds(run, ctx)
+    companions = _write_shape(run, ctx, photos, CUSTOMERS, None) + _write_shape(run, ctx, photos, CERTIFICATES, None)
+    stats = (catalog_stats + _write_shape(run, ctx, photos, GOODS_BY_MODEL_GROUP, None)
+             + _in_shop_order(run, companions, None))
     for feed_stats in stats:        # validation checks that a feed read back while written is still this file
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
     pq.write_table(result.expected, run.run_dir_path("expected.parquet"))

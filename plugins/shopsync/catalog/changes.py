@@ -137,7 +137,7 @@ def merge_changes(run: ExportRun, dataset: str) -> tuple[ChangesMeta, snapshot.M
             _replace_keeping_source(changes, ws.snapshot(dataset))
             ws.snapshot(dataset).with_suffix(".parquet").unlink(missing_ok=True)   # the layout before Arrow IPC
             stats = snapshot.MergeStats(kept=0, replaced=0, added=snapshot.row_count(ws.snapshot(dataset)), removed=0)
-        token = secrets.token_hex(8)      # names this state of the snapshot (see feed_pass.py)
+        token = secrets.token_hex(8)      # names this state of the snapshot (see render/cache.py)
         ws.update_state(**{dataset: _merged_state(ws.read_state().get(dataset, {}), meta, token)})
     merged = dataclasses.replace(meta, previous_snapshot_token=recorded.get("snapshot_token"), snapshot_token=token)
     write_changes(run, dataset, merged)

@@ -13,28 +13,27 @@ Writers turn a feed batch into text with pyarrow compute kernels (C++), a whole 
 of building a Python object per good and per characteristic: at 100k goods and 2M characteristics that is
 the difference between seconds and tens of seconds. `CatalogItem` rows (model.py) remain the readable way
 to describe goods in tests and in the writers that need Python per good (WooCommerce, wholesale prices);
-`batch_from_items` and `items_from_batch` convert both ways.
+`batch_from_items` and `items_from_batch` convert both ways, from one field table (below).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from itertools import starmap
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopsync.catalog.model import CatalogItem, Characteristic, WarehouseStock, WholesaleTier
+from shopsync.catalog.model import CatalogItem, Characteristic, WarehouseStock, WholesaleTier, cents, thousandths
 from shopsync.catalog.snapshot import GOODS_SCHEMA, QUANTITY
 
 DEFAULT_PICTURE_SIZE = "detail"     # PhotoFiles made without a size (tests); the shop's comes from its settings
 DEFAULT_UNIT = "шт"
 MILLI_UNITS = 1000
-CENT = Decimal("0.01")
-MILLI = Decimal("0.001")
 
 FEED_SCHEMA = pa.schema([
     *(field for field in GOODS_SCHEMA if field.name not in ("unit", "min_order_qty")),
@@ -124,39 +123,72 @@ def _as_batch(data: pa.RecordBatch | pa.Table) -> pa.RecordBatch:
 
 
 # --- CatalogItem <-> feed batch ---------------------------------------------------------------------------
+#
+# One field table: each CatalogItem field is the FEED_SCHEMA column of the same name (wholesale_tiers: tiers),
+# and ITEM_FROM_COLUMN / COLUMN_FROM_ITEM convert the values where the two models hold them differently.
+# Both directions go column by column (one Python list per field, no dict per good); an import-time check
+# keeps the dataclass and the schema in step (docs/decisions.md, "One model of a good").
+
+COLUMN_OF = {"wholesale_tiers": "tiers"}
+SNAPSHOT_ONLY_COLUMNS = ("photos",)      # the photo records; items carry pictures and photo_names instead
+ITEM_FIELDS = tuple(field.name for field in fields(CatalogItem))
+
+
+def _column_of(field_name: str) -> str:
+    return COLUMN_OF.get(field_name, field_name)
+
+
+def _check_field_table() -> None:
+    columns = {_column_of(name) for name in ITEM_FIELDS}
+    expected = set(FEED_SCHEMA.names) - set(SNAPSHOT_ONLY_COLUMNS)
+    if columns != expected:
+        raise RuntimeError(f"CatalogItem and FEED_SCHEMA differ: {sorted(columns ^ expected)}")
+
+
+def _listed(convert: Callable[[Any], Any]) -> Callable[[list], list]:
+    return lambda values: [[convert(value) for value in row or ()] for row in values]
+
 
 def _cents(value: Decimal | None) -> Decimal | None:
     """Money as the snapshot holds it (decimal(14, 2)); Arrow refuses to round on its own, format_money would."""
-    return None if value is None else value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return None if value is None else cents(value)
 
 
-def _thousandths(value: Decimal) -> Decimal:
-    return value.quantize(MILLI, rounding=ROUND_HALF_UP)
+def _each(convert: Callable[[Any], Any]) -> Callable[[list], list]:
+    return lambda values: [convert(value) for value in values]
 
 
-def _item_record(item: CatalogItem) -> dict[str, Any]:
-    return {
-        "good_id": item.good_id, "name": item.name, "name_ua": item.name_ua, "short_name": item.short_name,
-        "description": item.description, "description_ua": item.description_ua, "article": item.article,
-        "barcode": item.barcode, "brand": item.brand, "country": item.country, "collection": item.collection,
-        "category_id": item.category_id, "model_group_id": item.model_group_id,
-        "model_group_name": item.model_group_name, "size": item.size,
-        "color": item.color, "season": item.season, "sex": item.sex, "prime_cost": _cents(item.prime_cost),
-        "supplier_code": item.supplier_code, "visible": item.visible, "price": _cents(item.price),
-        "old_price": _cents(item.old_price), "wholesale_price": _cents(item.wholesale_price),
-        "characteristics": [{"name": c.name, "value": c.value, "unit": c.unit, "slug": c.slug}
-                            for c in item.characteristics],
-        "warehouses": [{"warehouse_id": w.warehouse_id, "free": _thousandths(w.free)} for w in item.warehouses],
-        "tiers": [{"min_qty": _thousandths(t.min_qty), "price": _cents(t.price)} for t in item.wholesale_tiers],
-        "photos": [],
-        "unit": item.unit, "min_order_qty": _thousandths(item.min_order_qty), "free_stock": item.free_stock,
-        "pictures": list(item.pictures), "photo_names": list(item.photo_names),
-    }
+# Column values (Python, from to_pylist) -> the field's values; fields not named here take them as they are.
+ITEM_FROM_COLUMN: dict[str, Callable[[list], list]] = {
+    "warehouses": _listed(lambda w: WarehouseStock(w["warehouse_id"], w["free"])),
+    "characteristics": _listed(lambda c: Characteristic(c["name"], c["value"], c["unit"], c["slug"])),
+    "wholesale_tiers": _listed(lambda t: WholesaleTier(t["min_qty"], t["price"])),
+    "visible": _each(bool),
+    "pictures": _each(lambda urls: list(urls or [])),
+    "photo_names": _each(lambda names: list(names or [])),
+}
+# The fields' values -> the column's values (for pa.array with the column's type).
+COLUMN_FROM_ITEM: dict[str, Callable[[list], list]] = {
+    **{money: _each(_cents) for money in ("price", "old_price", "wholesale_price", "prime_cost")},
+    "min_order_qty": _each(thousandths),
+    "warehouses": _listed(lambda w: {"warehouse_id": w.warehouse_id, "free": thousandths(w.free)}),
+    "characteristics": _listed(lambda c: {"name": c.name, "value": c.value, "unit": c.unit, "slug": c.slug}),
+    "wholesale_tiers": _listed(lambda t: {"min_qty": thousandths(t.min_qty), "price": _cents(t.price)}),
+    "pictures": _each(list),
+    "photo_names": _each(list),
+}
 
 
 def batch_from_items(items: Iterable[CatalogItem]) -> pa.RecordBatch:
     """CatalogItems as one feed batch (their free_stock and pictures are taken as given)."""
-    return pa.RecordBatch.from_pylist([_item_record(item) for item in items], schema=FEED_SCHEMA)
+    items = list(items)
+    columns = {name: [[] for _ in items] for name in SNAPSHOT_ONLY_COLUMNS}
+    for name in ITEM_FIELDS:
+        values = [getattr(item, name) for item in items]
+        convert = COLUMN_FROM_ITEM.get(name)
+        columns[_column_of(name)] = convert(values) if convert else values
+    return pa.RecordBatch.from_arrays([pa.array(columns[field.name], field.type) for field in FEED_SCHEMA],
+                                      schema=FEED_SCHEMA)
 
 
 def batches_from_items(items: Iterable[CatalogItem], size: int = 2000) -> Iterator[pa.RecordBatch]:
@@ -172,21 +204,12 @@ def batches_from_items(items: Iterable[CatalogItem], size: int = 2000) -> Iterat
 
 def items_from_batch(batch: pa.RecordBatch) -> Iterator[CatalogItem]:
     """The rows of a feed batch as CatalogItems (for the writers that work per good in Python)."""
-    for row in batch.to_pylist():
-        yield CatalogItem(
-            good_id=row["good_id"], name=row["name"], price=row["price"], old_price=row["old_price"],
-            wholesale_price=row["wholesale_price"], free_stock=row["free_stock"],
-            warehouses=[WarehouseStock(w["warehouse_id"], w["free"]) for w in row["warehouses"] or []],
-            category_id=row["category_id"], article=row["article"], barcode=row["barcode"],
-            name_ua=row["name_ua"], short_name=row["short_name"], description=row["description"],
-            description_ua=row["description_ua"], brand=row["brand"], country=row["country"],
-            collection=row["collection"], model_group_id=row["model_group_id"],
-            model_group_name=row["model_group_name"], size=row["size"],
-            color=row["color"], season=row["season"], sex=row["sex"], unit=row["unit"],
-            min_order_qty=row["min_order_qty"], prime_cost=row["prime_cost"], supplier_code=row["supplier_code"],
-            visible=bool(row["visible"]),
-            characteristics=[Characteristic(c["name"], c["value"], c["unit"], c["slug"])
-                             for c in row["characteristics"] or []],
-            wholesale_tiers=[WholesaleTier(t["min_qty"], t["price"]) for t in row["tiers"] or []],
-            pictures=list(row["pictures"] or []), photo_names=list(row["photo_names"] or []),
-        )
+    values = []
+    for name in ITEM_FIELDS:
+        column = batch.column(_column_of(name)).to_pylist()
+        convert = ITEM_FROM_COLUMN.get(name)
+        values.append(convert(column) if convert else column)
+    return starmap(CatalogItem, zip(*values, strict=True))
+
+
+_check_field_table()

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+MILLI = Decimal("0.001")
+
+
+def cents(money: Decimal) -> Decimal:
+    """Money to whole cents, half up (how shops and people round money; the snapshot's decimal(14, 2))."""
+    return money.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def thousandths(quantity: Decimal) -> Decimal:
+    """A quantity to thousandths, half up (the snapshot's decimal(14, 3))."""
+    return quantity.quantize(MILLI, rounding=ROUND_HALF_UP)
 
 
 @dataclass(slots=True, frozen=True)

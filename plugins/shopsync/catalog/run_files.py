@@ -149,7 +149,7 @@ def write_feed_stats(run: ExportRun, stats: Iterable[FeedFileStats]) -> None:
 
 @dataclass(frozen=True)
 class ReadBackNotes:
-    """What reading the written feeds back found, per feed file (feed_pass.ReadBack)."""
+    """What reading the written feeds back found, per feed file (render.rows.ReadBack)."""
     missing_columns: Mapping[str, list[str]] = field(default_factory=dict)       # feed columns (CSV header)
     absent_offer_columns: Mapping[str, list[str]] = field(default_factory=dict)  # hence absent offer columns
     problems: Mapping[str, list[str]] = field(default_factory=dict)

@@ -16,15 +16,15 @@ from shopsync.core.paths import shops_dir
 SHOP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ITEM_KEY = re.compile(r"^\d+\.[a-z_]+: ")
 
-CATALOG_PROFILES = ("torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv")
-COMPANION_PROFILES = ("customers_csv", "wholesale_prices_csv", "gift_certificates_csv")
-# The published file of each profile when the settings name none (the writers' default_file; a test keeps
-# them equal). Here, so that settings are checked without importing the writers.
+# The feed profiles, and the published file of each when the settings name none: the one list of them.
+# Here, so that settings are checked without importing the writers; catalog/feeds registers one writer per
+# profile (checked on import) and the writers' default_file is read from here.
 DEFAULT_FEED_FILES = {
     "torgsoft_csv": "TSGoods.trs", "yml": "yml.xml", "prom_yml": "prom.xml", "rozetka_yml": "rozetka.xml",
     "woocommerce_csv": "woocommerce.csv", "customers_csv": "customers.csv",
     "wholesale_prices_csv": "wholesale_prices.csv", "gift_certificates_csv": "gift_certificates.csv",
 }
+FEED_PROFILES = tuple(DEFAULT_FEED_FILES)
 # Names the destination keeps for itself: the manifest and the photos directory.
 RESERVED_FILE_NAMES = ("manifest.json", "photos")
 CRON_PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *",
@@ -109,10 +109,7 @@ class Strict(BaseModel):
 
 
 class FeedSettings(Strict):
-    profile: Literal[
-        "torgsoft_csv", "yml", "prom_yml", "rozetka_yml", "woocommerce_csv",
-        "customers_csv", "wholesale_prices_csv", "gift_certificates_csv",
-    ]
+    profile: Literal[FEED_PROFILES]  # type: ignore[valid-type]   # Literal["torgsoft_csv", "yml", ...]
     file: str | None = None                      # published file name; each profile has a default
     encoding: Literal["utf-8", "utf-8-sig", "cp1251"] = "utf-8"
     columns: list[str] | None = None             # torgsoft_csv: column set and order

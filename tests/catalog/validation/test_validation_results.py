@@ -301,7 +301,7 @@ def test_feeds_from_the_real_writers_pass(tmp_path: Path, ctx: FeedContext, prof
         for position in range(2):
             (photos / "detail" / f"{good}_{position}.jpg").write_bytes(b"jpeg")
     writer = get_writer(profile)
-    rows = sorted(writer_items(), key=SORT_KEYS[writer.sort_key])
+    rows = sorted(writer_items(), key=SORT_KEYS[writer.shape.order])
     path = tmp_path / "feed"
     with open(path, "wb") as out:
         writer.write(rows, out, ctx, FeedSettings(profile=profile, encoding=encoding))

@@ -1,29 +1,31 @@
-"""What every feed writer shares: the writer protocol, its statistics, number formatting, output counting.
+"""What every feed writer shares: the writer protocol (FeedWriter and its declared Shape), its statistics,
+number formatting, output counting.
 
-A writer takes rows (already sorted by the caller, see `SORT_KEYS`) and a binary stream, and writes one
-feed file. Same rows + same FeedContext -> byte-identical output: writers read no clock and sort nothing
+A writer takes rows of its shape (already in the shape's order, see `SORT_KEYS`) and a binary stream, and
+writes one feed file. Same rows + same FeedContext -> byte-identical output: writers read no clock and sort nothing
 themselves except the (small) category list.
 """
 
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, BinaryIO, ClassVar, Literal, Protocol
+from typing import Any, BinaryIO, ClassVar, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopsync.catalog.model import CatalogItem, FeedContext
-from shopsync.core.config import FeedSettings
+from shopsync.catalog.columns import batches_from_items
+from shopsync.catalog.feeds.shape import GOODS_FRAGMENTS, Shape
+from shopsync.catalog.model import CatalogItem, FeedContext, cents, thousandths
+from shopsync.core.config import DEFAULT_FEED_FILES, FeedSettings
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 
-RowKind = Literal["catalog", "customers", "certificates"]
 SortKey = Literal["good_id", "model_group"]
 
-CENT = Decimal("0.01")
-MILLI = Decimal("0.001")
 UTF8_BOM = b"\xef\xbb\xbf"
 COPY_CHUNK = 4 << 20
 
@@ -38,13 +40,19 @@ class WriteStats:
     replaced_examples: tuple[str, ...] = ()   # the first few of those characters, as 'U+1F600 😀'
 
 
-class FeedWriter(Protocol):
+class FeedWriter(ABC):
+    """Writes one feed file from rows of its declared shape (already in the shape's order)."""
     profile: ClassVar[str]
-    default_file: ClassVar[str]
-    kind: ClassVar[RowKind]
-    # How the caller must order the rows: "good_id" (ascending good_id) or "model_group" (see SORT_KEYS).
-    sort_key: ClassVar[SortKey]
+    shape: ClassVar[Shape]
 
+    def __init__(self, tuning: Tuning = DEFAULT_TUNING) -> None:
+        self.tuning = tuning
+
+    @property
+    def default_file(self) -> str:
+        return DEFAULT_FEED_FILES[self.profile]
+
+    @abstractmethod
     def write(self, rows: Iterable[Any], out: BinaryIO, ctx: FeedContext, settings: FeedSettings) -> WriteStats:
         ...
 
@@ -73,23 +81,36 @@ class Rendered:
     truncated: int = 0
 
 
-class ColumnarFeedWriter(Protocol):
-    """A catalog writer that renders whole feed batches (columns.FEED_SCHEMA) with pyarrow compute."""
-    profile: ClassVar[str]
-    default_file: ClassVar[str]
-    kind: ClassVar[RowKind]
-    sort_key: ClassVar[SortKey]
+class FragmentWriter(FeedWriter):
+    """A writer of shape GOODS_FRAGMENTS: header, one fragment per good of each feed batch, footer."""
+    shape: ClassVar[Shape] = GOODS_FRAGMENTS
+    items_per_batch: ClassVar[int] = 2000      # CatalogItems per feed batch in write()
 
+    @abstractmethod
     def encoding(self, settings: FeedSettings) -> str: ...
+
+    @abstractmethod
     def header(self, ctx: FeedContext, settings: FeedSettings) -> str: ...
+
+    @abstractmethod
     def render(self, batch: pa.RecordBatch, ctx: FeedContext, settings: FeedSettings) -> Rendered: ...
+
+    @abstractmethod
     def footer(self, ctx: FeedContext, settings: FeedSettings) -> str: ...
+
+    def item_batch_rows(self) -> int:
+        return self.items_per_batch
+
+    def write(self, rows: Iterable[CatalogItem], out: BinaryIO, ctx: FeedContext,
+              settings: FeedSettings) -> WriteStats:
+        """CatalogItems (tests, callers with rows in hand) rendered as feed batches."""
+        return write_batches(self, batches_from_items(rows, size=self.item_batch_rows()), out, ctx, settings)
 
 
 class FeedFile:
     """A columnar feed being written: header on opening, fragments as they come, footer on close."""
 
-    def __init__(self, writer: ColumnarFeedWriter, out: BinaryIO, ctx: FeedContext, settings: FeedSettings):
+    def __init__(self, writer: FragmentWriter, out: BinaryIO, ctx: FeedContext, settings: FeedSettings):
         self.writer, self.ctx, self.settings = writer, ctx, settings
         self.encoder = TextEncoder(writer.encoding(settings))
         self.stream = CountingStream(out)
@@ -130,17 +151,13 @@ class FeedFile:
                           replaced_examples=tuple(self.encoder.examples))
 
 
-def write_batches(writer: ColumnarFeedWriter, batches: Iterable[pa.RecordBatch], out: BinaryIO,
+def write_batches(writer: FragmentWriter, batches: Iterable[pa.RecordBatch], out: BinaryIO,
                   ctx: FeedContext, settings: FeedSettings) -> WriteStats:
     """Header, every batch's fragments, footer: encoded for the feed and counted."""
     feed = FeedFile(writer, out, ctx, settings)
     for batch in batches:
         feed.add(batch)
     return feed.close()
-
-
-def is_columnar(writer: object) -> bool:
-    return callable(getattr(writer, "render", None))
 
 
 def encode_fragments(fragments: pa.StringArray, encoder: TextEncoder) -> bytes:
@@ -194,7 +211,7 @@ class CountingStream:
 # Characters a code page lacks that have a faithful one-character stand-in in it. The Ukrainian apostrophe
 # is officially U+02BC (ʼ, "модифікатор"), which cp1251 lacks; cp1251 has the typographic apostrophe U+2019
 # (’, byte 0x92), the one Ukrainian text typed on Windows uses: "м’ята", not "м?ята". One character for one,
-# so the byte length of a text in the code page stays its character count (feed_pass.fragment_lengths).
+# so the byte length of a text in the code page stays its character count (render/sink.fragment_lengths).
 CODE_PAGE_STAND_INS = {
     "cp1251": str.maketrans({"\u02bc": "\u2019", "\u02bb": "\u2018"}),   # ʼ -> ’, ʻ -> ‘
 }
@@ -259,7 +276,7 @@ class EncodedTextSink:
 
 def format_money(value: Decimal) -> str:
     """1958.355 -> '1958.36': two decimals, '.' separator, half-up (how shops and people round money)."""
-    return str(value.quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(cents(value))
 
 
 def format_quantity(value: Decimal) -> str:
@@ -271,7 +288,7 @@ def format_quantity(value: Decimal) -> str:
 
 def format_quantity_comma(value: Decimal) -> str:
     """Decimal(1) -> '1,000': three decimals with a decimal comma (Torgsoft's WarehouseQuantityForPartner)."""
-    return str(value.quantize(MILLI, rounding=ROUND_HALF_UP)).replace(".", ",")
+    return str(thousandths(value)).replace(".", ",")
 
 
 def discount_percent(price: Decimal | None, old_price: Decimal | None) -> int:
@@ -296,7 +313,8 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
 # --- vectorised formatting (columnar writers) ------------------------------------------------------------
 
 def money_text(values: pa.Array) -> pa.Array:
-    """A decimal column as format_money text: '5399.00', '-5.00', '0.00' (null stays null)."""
+    """A decimal column as format_money text: '5399.00', '-5.00', '0.00' (null stays null). The snapshot's
+    money is decimal(14, 2) already: then this is a cast, no rounding."""
     if values.type.scale != 2:
         values = pc.cast(pc.round(values, 2, round_mode="half_up"),
                          pa.decimal128(min(38, values.type.precision - values.type.scale + 3), 2))

@@ -19,14 +19,14 @@ from typing import Any, BinaryIO, ClassVar
 from shopsync.catalog.feeds.base import (
     CountingStream,
     EncodedTextSink,
-    RowKind,
-    SortKey,
+    FeedWriter,
     TextEncoder,
     WriteStats,
     format_money,
     format_quantity,
 )
 from shopsync.catalog.feeds.csv_safety import protect_text
+from shopsync.catalog.feeds.shape import CERTIFICATES, CUSTOMERS, GOODS_BY_ID, Shape
 from shopsync.catalog.model import CatalogItem, CertificateRow, CustomerRow, FeedContext
 from shopsync.core.config import FeedSettings
 
@@ -35,13 +35,9 @@ def companion_encoding(settings: FeedSettings) -> str:
     return "cp1251" if settings.encoding == "cp1251" else "utf-8-sig"
 
 
-class _CompanionCsvWriter:
+class _CompanionCsvWriter(FeedWriter):
     """Writes `columns` as the header and `rows_for(row)` for every input row."""
 
-    profile: ClassVar[str]
-    default_file: ClassVar[str]
-    kind: ClassVar[RowKind]
-    sort_key: ClassVar[SortKey] = "good_id"
     columns: ClassVar[tuple[str, ...]]
 
     def write(self, rows: Iterable[Any], out: BinaryIO, ctx: FeedContext, settings: FeedSettings) -> WriteStats:
@@ -71,8 +67,7 @@ class _CompanionCsvWriter:
 
 class CustomersCsvWriter(_CompanionCsvWriter):
     profile: ClassVar[str] = "customers_csv"
-    default_file: ClassVar[str] = "customers.csv"
-    kind: ClassVar[RowKind] = "customers"
+    shape: ClassVar[Shape] = CUSTOMERS
     columns: ClassVar[tuple[str, ...]] = (
         "customer_id", "full_name", "phone", "email", "city", "region", "np_branch", "address",
         "discount_card", "discount_percent", "bonus_balance",
@@ -90,8 +85,7 @@ class WholesalePricesCsvWriter(_CompanionCsvWriter):
     """One row per wholesale tier of every visible item (invisible items are counted in stats.skipped)."""
 
     profile: ClassVar[str] = "wholesale_prices_csv"
-    default_file: ClassVar[str] = "wholesale_prices.csv"
-    kind: ClassVar[RowKind] = "catalog"
+    shape: ClassVar[Shape] = GOODS_BY_ID
     columns: ClassVar[tuple[str, ...]] = ("good_id", "article", "min_quantity", "price", "currency")
 
     def included(self, row: CatalogItem) -> bool:
@@ -105,8 +99,7 @@ class WholesalePricesCsvWriter(_CompanionCsvWriter):
 
 class GiftCertificatesCsvWriter(_CompanionCsvWriter):
     profile: ClassVar[str] = "gift_certificates_csv"
-    default_file: ClassVar[str] = "gift_certificates.csv"
-    kind: ClassVar[RowKind] = "certificates"
+    shape: ClassVar[Shape] = CERTIFICATES
     columns: ClassVar[tuple[str, ...]] = ("barcode", "nominal", "currency", "status", "valid_until")
 
     def rows_for(self, row: CertificateRow, ctx: FeedContext) -> Iterator[list[str]]:

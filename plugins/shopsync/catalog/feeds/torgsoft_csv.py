@@ -19,7 +19,7 @@ Decisions:
 - This is a machine feed read by site scripts: text is not changed (no formula-injection apostrophes);
   only GoodName (500) and Description (255) are cut to the format's limits (counted in stats.truncated).
 
-Rendering is columnar (base.ColumnarFeedWriter): each column is computed for a whole feed batch
+Rendering is columnar (base.FragmentWriter): each column is computed for a whole feed batch
 (columns.FEED_SCHEMA) with pyarrow compute kernels, and a batch becomes one CSV line per good. `write`
 takes CatalogItems (tests, callers with rows in hand) and renders them the same way.
 """
@@ -35,8 +35,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from shopsync.catalog.columns import batches_from_items
-from shopsync.catalog.feeds.base import Rendered, RowKind, SortKey, WriteStats, write_batches
+from shopsync.catalog.feeds.base import FragmentWriter, Rendered, WriteStats, money_text, quantity_text
 from shopsync.catalog.model import CatalogItem, FeedContext
 from shopsync.core.config import FeedSettings
 from shopsync.core.errors import ConfigError
@@ -66,8 +65,13 @@ def _field(name: str) -> ColumnValues:
 
 
 def _as_string(name: str) -> ColumnValues:
-    """Integers as decimal text; decimal128(14,2) money as '5399.00' (format_money of a cent value)."""
+    """Integers as decimal text."""
     return lambda batch, ctx: pc.cast(batch.column(name), pa.string())
+
+
+def _money(name: str) -> ColumnValues:
+    """Money as format_money writes it: '5399.00'."""
+    return lambda batch, ctx: money_text(batch.column(name))
 
 
 def _text(name: str) -> ColumnValues:
@@ -83,10 +87,7 @@ def _empty_as_null(texts: pa.Array) -> pa.Array:
 
 def _quantity(name: str) -> ColumnValues:
     """decimal128(14,3) as format_quantity writes it: '1.000' -> '1', '2.500' -> '2.5'."""
-    def value(batch: pa.RecordBatch, ctx: FeedContext) -> pa.Array:
-        texts = pc.cast(batch.column(name), pa.string())   # always with the scale's decimals: "1.000"
-        return pc.replace_substring_regex(texts, r"\.?0+$", "")   # trailing zeros, and "." if nothing is left
-    return value
+    return lambda batch, ctx: quantity_text(batch.column(name))
 
 
 def _list_values(lists: pa.Array) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -146,7 +147,7 @@ def _promo(batch: pa.RecordBatch) -> pa.Array:
 
 
 def _retail_price(batch: pa.RecordBatch, ctx: FeedContext) -> pa.Array:
-    return pc.cast(pc.if_else(_promo(batch), batch.column("old_price"), batch.column("price")), pa.string())
+    return money_text(pc.if_else(_promo(batch), batch.column("old_price"), batch.column("price")))
 
 
 def _cents(money: pa.Array) -> pa.Array:
@@ -213,8 +214,8 @@ STANDARD_COLUMNS: dict[str, Column] = {
     "Country": Column(_text("country")),
     "Articul": Column(_text("article")),
     "RetailPrice": Column(_retail_price, numeric=True),
-    "WholesalePrice": Column(_as_string("wholesale_price"), numeric=True),
-    "RetailPriceWithDiscount": Column(_as_string("price"), numeric=True),
+    "WholesalePrice": Column(_money("wholesale_price"), numeric=True),
+    "RetailPriceWithDiscount": Column(_money("price"), numeric=True),
     "MinQuantityForOrder": Column(_quantity("min_order_qty"), numeric=True),
     "Height": Column(_characteristic_named(HEIGHT_CHARACTERISTIC)),
     "Width": Column(_characteristic_named(WIDTH_CHARACTERISTIC)),
@@ -231,7 +232,7 @@ STANDARD_COLUMNS: dict[str, Column] = {
     "ProducerCollectionFull": Column(_producer_collection),
     "Season": Column(_text("season")),
     "Barcode": Column(_text("barcode")),
-    "PrimeCost": Column(_as_string("prime_cost"), numeric=True),
+    "PrimeCost": Column(_money("prime_cost"), numeric=True),
     "SupplierCode": Column(_text("supplier_code")),
     "Analogs": Column(_nothing),
     "ModelGoodID": Column(_as_string("model_group_id"), numeric=True),
@@ -280,11 +281,8 @@ def _quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class TorgsoftCsvWriter:
+class TorgsoftCsvWriter(FragmentWriter):
     profile: ClassVar[str] = "torgsoft_csv"
-    default_file: ClassVar[str] = "TSGoods.trs"
-    kind: ClassVar[RowKind] = "catalog"
-    sort_key: ClassVar[SortKey] = "good_id"
 
     def encoding(self, settings: FeedSettings) -> str:
         return settings.encoding
@@ -319,4 +317,4 @@ class TorgsoftCsvWriter:
     def write(self, rows: Iterable[CatalogItem], out: BinaryIO, ctx: FeedContext,
               settings: FeedSettings) -> WriteStats:
         resolve_columns(settings)   # a bad column setting fails even without rows or header
-        return write_batches(self, batches_from_items(rows), out, ctx, settings)
+        return super().write(rows, out, ctx, settings)

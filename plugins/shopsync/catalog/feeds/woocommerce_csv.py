@@ -1,7 +1,7 @@
 """WooCommerce product CSV, in the schema of WooCommerce's built-in product importer.
 
 Row order contract: this writer needs the items of one model group next to each other, so it declares
-`sort_key = "model_group"`: the caller passes items ordered by (model_group_id NULLS FIRST, good_id), i.e.
+the shape GOODS_BY_MODEL_GROUP: the caller passes items ordered by (model_group_id NULLS FIRST, good_id), i.e.
 `sorted(items, key=SORT_KEYS["model_group"])` or `ORDER BY model_group_id NULLS FIRST, good_id`. Only one
 model group is held in memory at a time; a group that shows up again after another one started is a
 ValueError (the rows were not sorted as declared).
@@ -44,15 +44,16 @@ from typing import BinaryIO, ClassVar
 from shopsync.catalog.feeds.base import (
     CountingStream,
     EncodedTextSink,
-    RowKind,
-    SortKey,
+    FeedWriter,
     TextEncoder,
     WriteStats,
     format_money,
     has_promo,
 )
+from shopsync.catalog.feeds.shape import GOODS_BY_MODEL_GROUP, Shape
 from shopsync.catalog.model import CatalogItem, FeedContext
 from shopsync.core.config import FeedSettings
+from shopsync.core.tuning import DEFAULT_TUNING, Tuning
 
 GOOD_ID_META = "Meta: _shopsync_good_id"
 BASE_COLUMNS: tuple[str, ...] = (
@@ -165,14 +166,13 @@ def _model_groups(rows: Iterable[CatalogItem]) -> Iterator[list[CatalogItem]]:
         yield group
 
 
-class WooCommerceCsvWriter:
+class WooCommerceCsvWriter(FeedWriter):
     profile: ClassVar[str] = "woocommerce_csv"
-    default_file: ClassVar[str] = "woocommerce.csv"
-    kind: ClassVar[RowKind] = "catalog"
-    sort_key: ClassVar[SortKey] = "model_group"
+    shape: ClassVar[Shape] = GOODS_BY_MODEL_GROUP
 
-    def __init__(self, max_attributes: int = DEFAULT_MAX_ATTRIBUTES, size_attribute: str = "Розмір",
-                 colour_attribute: str = "Колір") -> None:
+    def __init__(self, tuning: Tuning = DEFAULT_TUNING, max_attributes: int = DEFAULT_MAX_ATTRIBUTES,
+                 size_attribute: str = "Розмір", colour_attribute: str = "Колір") -> None:
+        super().__init__(tuning)
         self.max_attributes = max_attributes
         self.size_attribute = size_attribute
         self.colour_attribute = colour_attribute

@@ -1,6 +1,6 @@
 """Written feeds read back as offers: what a feed file (or one slice of its bytes) says, as a DataFrame with
 OFFER_COLUMNS, parsed the way a marketplace would. The per-good cache of the catalog pass keeps these offers,
-so this module is part of its fingerprint (feed_pass.RENDERING_MODULES).
+so this module is part of its fingerprint (render/cache.RENDERING_MODULES).
 
 Importing this module is cheap: pandas, lxml and pyarrow are imported when first used.
 """
@@ -25,13 +25,11 @@ CSV_FIELD_LIMIT = 2**31 - 1
 csv.field_size_limit(CSV_FIELD_LIMIT)
 
 OFFER_COLUMNS = ("offer_id", "name", "price", "old_price", "stock", "category_id", "picture_count", "pictures")
-YML_PROFILES = ("yml", "prom_yml", "rozetka_yml")
-CSV_PROFILES = ("torgsoft_csv", "woocommerce_csv")
-PROFILES = YML_PROFILES + CSV_PROFILES
 
-# Element names per YML profile: a contract with the feed writers.
+# Element names per YML profile: a contract with the feed writers. Its keys are the YML profiles read back.
 YML_OLD_PRICE = {"yml": "oldprice", "prom_yml": "oldprice", "rozetka_yml": "price_old"}
 YML_STOCK = {"yml": "stock_quantity", "prom_yml": "quantity_in_stock", "rozetka_yml": "stock_quantity"}
+YML_PROFILES = tuple(YML_OLD_PRICE)
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,9 @@ CSV_LAYOUTS = {
         required=("Type", "Meta: _shopsync_good_id", "Name", "Regular price", "Stock"),
     ),
 }
+CSV_PROFILES = tuple(CSV_LAYOUTS)
+# The profiles whose feeds are read back and validated (the others: companion files for people).
+PROFILES = YML_PROFILES + CSV_PROFILES
 WOO_PARENT_TYPE = "variable"    # a variable product's parent row: no price or stock of its own
 
 
@@ -108,7 +109,7 @@ def read_yml(path: Path | bytes, profile: str) -> FeedData:
 
 def yml_offer_columns(data: bytes, profile: str) -> dict[str, list]:
     """The <offer> columns of a YML document in memory, prices and stock still as text. Needs lxml only
-    (feed_pass reads written offers back with it in worker processes that import nothing else)."""
+    (the catalog pass reads written offers back with it in worker processes that import nothing else)."""
     from lxml import etree
 
     columns: dict[str, list] = {name: [] for name in OFFER_COLUMNS}

@@ -5,7 +5,7 @@ marks column-wise the rows that may break it; `split_batch` finds candidates wit
 `item_problems` (the wording) has the last word for each candidate alone, so a clean batch costs no Python
 per good. Bad goods are left out of every feed and listed with their reasons; with on_bad_item="fail" they
 fail the export instead. Which goods are left out, and why, is kept in the catalog pass's per-good cache, so
-this module is part of its fingerprint (feed_pass.RENDERING_MODULES).
+this module is part of its fingerprint (render/cache.RENDERING_MODULES).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shopsync.catalog.read_back_worker import start_worker
+from shopsync.catalog.render.read_back_worker import start_worker
 from shopsync.catalog.validation.read_back import FeedUnreadable, yml_offer_columns
 from shopsync.runtime.workers import WorkerProcess
 

@@ -1,6 +1,6 @@
-"""The worker process of feed_pass.OfferReader: reads written YML offers back, job after job.
+"""The worker process of render/reader.OfferReader: reads written YML offers back, job after job.
 
-    python -m shopsync.catalog.read_back_worker
+    python -m shopsync.catalog.render.read_back_worker
 
 A job is (profile, slices of offer bytes); its result the offer columns per slice, or the FeedUnreadable. The
 worker imports lxml and validation/read_back.py only (~30 MB). The process itself is runtime/workers.py's.

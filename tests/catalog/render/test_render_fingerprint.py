@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from shopsync.catalog.feed_pass import CATALOG_DIR, RENDERING_MODULES, code_fingerprint
+from shopsync.catalog.render.cache import CATALOG_DIR, RENDERING_MODULES, code_fingerprint
 
 # Catalog modules that rendering modules import but whose code decides no cached row, and why.
 NOT_RENDERING = {
     "workspace.py": "where the files go, not what is in them",
-    "read_back_worker.py": "carries read-back jobs to another process; the parsing is validation/read_back.py",
+    "render/read_back_worker.py": "carries read-back jobs to another process; the parsing is validation/read_back.py",
     "feeds/companions.py": "companion feeds (customers, prices, certificates) are not cached per good",
     "feeds/woocommerce_csv.py": "written per good, outside the cached columnar pass",
+    "feeds/shape.py": "the shapes writers declare: which route a feed takes, not its bytes",
 }
 
 
