@@ -10,8 +10,10 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from shopsync.core.channel_settings import ChannelSettings
 from shopsync.core.errors import ConfigError
 from shopsync.core.paths import shops_dir
+from shopsync.core.schedules import cron_schedule
 
 SHOP_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 ITEM_KEY = re.compile(r"^\d+\.[a-z_]+: ")
@@ -27,10 +29,6 @@ DEFAULT_FEED_FILES = {
 FEED_PROFILES = tuple(DEFAULT_FEED_FILES)
 # Names the destination keeps for itself: the manifest and the photos directory.
 RESERVED_FILE_NAMES = ("manifest.json", "photos")
-CRON_PRESETS = {"@hourly": "0 * * * *", "@daily": "0 0 * * *", "@weekly": "0 0 * * 0", "@monthly": "0 0 1 * *",
-                "@quarterly": "0 0 1 */3 *", "@yearly": "0 0 1 1 *"}   # the ones Airflow's cron timetables take
-
-
 def file_name_problem(name: str) -> str | None:
     """Why `name` is not a plain file name that stays in its directory and is not one of the destination's
     own, or None when it is one."""
@@ -81,27 +79,6 @@ def check_shop_id(shop_id: str, what: str = "--shop") -> str:
     if problem := shop_id_problem(shop_id):
         raise ConfigError(f"{what}: {shop_id!r} is not a shop id: {problem}")
     return shop_id
-
-
-def cron_problem(expression: str) -> str | None:
-    """Why `expression` is not a cron schedule Airflow can run (five fields, or a preset), or None."""
-    from croniter import CroniterError, croniter
-
-    cron = CRON_PRESETS.get(expression, expression)
-    if len(cron.split()) != 5:
-        presets = ", ".join(CRON_PRESETS)
-        return f"{expression!r} is not a cron expression: five fields (minute hour day month weekday) or {presets}"
-    try:
-        croniter(cron).get_next()
-    except CroniterError as exc:
-        return f"{expression!r} is not a valid cron expression: {exc}"
-    return None
-
-
-def cron_schedule(expression: str) -> str:
-    if problem := cron_problem(expression):
-        raise ValueError(problem)
-    return expression
 
 
 class Strict(BaseModel):
@@ -216,57 +193,6 @@ class OrderChecks(Strict):
     # reserves) and for more than share_min_quantity units: nothing of that good is reserved until confirmed
     max_free_stock_share: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.5")
     share_min_quantity: Annotated[Decimal, Field(ge=0)] = Decimal("10")
-
-
-CHANNEL_KINDS = ("prom", "rozetka", "woocommerce")
-# Our invoice states as each channel calls them (reference: channels-carriers.md); a shop file's
-# `status_map` changes single entries. A state missing here (or mapped to null) is not pushed: Rozetka tracks
-# delivery by the waybill itself, so "delivered" is not sent there.
-DEFAULT_STATUS_MAPS: dict[str, dict[str, str | int | None]] = {
-    "prom": {"reserved": "received", "shipped": "received", "delivered": "delivered", "cancelled": "canceled"},
-    "rozetka": {"reserved": 26, "shipped": 61, "delivered": None, "cancelled": 45},
-    "woocommerce": {"reserved": "processing", "shipped": "completed", "delivered": "completed",
-                    "cancelled": "cancelled"},
-}
-DEFAULT_ORDER_PREFIXES = {"prom": "PROM-", "rozetka": "RZ-", "woocommerce": "WC-"}
-INVOICE_STATES = ("new", "reserved", "shipped", "delivered", "cancelled")
-
-
-class ChannelSettings(Strict):
-    """One marketplace or shop platform the shop sells on by API (docs/decisions.md, channels)."""
-    kind: Literal["prom", "rozetka", "woocommerce"]
-    conn_id: str                                  # Airflow Connection: host (and schema/port), login, token
-    pull_orders: bool = True
-    push_statuses: bool = True
-    push_stock: bool = True
-    # the invoice number of a channel order: prefix + the channel's order id. A shop whose orders of this
-    # channel came as files before sets "" here, so the numbers stay the same (at most one channel may)
-    order_prefix: str | None = None
-    first_pull_days: Annotated[int, Field(ge=0, le=90)] = 1      # how far back the very first pull looks
-    overlap_seconds: Annotated[int, Field(ge=0, le=86_400)] = 300  # each pull starts this long before the last
-    status_map: dict[str, str | int | None] = Field(default_factory=dict)
-    schedule: str = "*/5 * * * *"
-
-    @field_validator("schedule")
-    @classmethod
-    def schedule_is_cron(cls, value: str) -> str:
-        return cron_schedule(value)
-
-    @field_validator("status_map")
-    @classmethod
-    def states_are_ours(cls, value: dict[str, str | int | None]) -> dict[str, str | int | None]:
-        unknown = sorted(set(value) - set(INVOICE_STATES))
-        if unknown:
-            raise ValueError(f"unknown invoice state(s) {', '.join(unknown)}; ours are {', '.join(INVOICE_STATES)}")
-        return value
-
-    @property
-    def invoice_prefix(self) -> str:
-        return DEFAULT_ORDER_PREFIXES[self.kind] if self.order_prefix is None else self.order_prefix
-
-    def channel_status(self, state: str) -> str | int | None:
-        """What the channel calls our invoice state (None: not pushed)."""
-        return {**DEFAULT_STATUS_MAPS[self.kind], **self.status_map}.get(state)
 
 
 class ShopSettings(Strict):
