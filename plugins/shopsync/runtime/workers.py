@@ -46,6 +46,7 @@ class WorkerProcess:
 
     def __init__(self, module: str) -> None:
         """Start `python -m module`, whose main() answers each job with one result (through serve)."""
+        self.module = module
         self.process = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE)
         self.jobs: Queue = Queue()
@@ -89,11 +90,11 @@ class WorkerProcess:
                 break
             except Empty:
                 if not self.collector.is_alive() and self.results.empty():
-                    raise RuntimeError("the feed read-back worker's results stopped coming") from None
+                    raise RuntimeError(f"the worker process {self.module}: its results stopped coming") from None
         if result is _ENDED or isinstance(result, _Broken):
             self.results.put(result)
             cause = result.error if isinstance(result, _Broken) else None
-            raise RuntimeError(f"the feed read-back worker ended (exit code {self.process.poll()})") from cause
+            raise RuntimeError(f"the worker process {self.module} ended (exit code {self.process.poll()})") from cause
         return result
 
     def peak_memory_mb(self) -> float | None:
@@ -130,15 +131,18 @@ class _Broken:
         self.error = error
 
 
-def serve(handle: Any) -> None:
+def serve(handle: Any, *, uses_arrow: bool) -> None:
     """A worker's loop: each job from stdin, handled, its result (or the exception it raised) to stdout.
 
+    A worker is an entry point: one whose jobs use Arrow sets Arrow's allocator itself (`uses_arrow`); one
+    that does not never imports Arrow (pyarrow and numpy are ~60 MB of a process's memory).
     When the parent closes stdin the process ends at once (os._exit): every result is already written and
     flushed, and the interpreter's teardown (GX and its imports, the last job's data) took 0.75 s of the
     parent's wait in an incremental export."""
-    from shopsync.runtime.memory import use_jemalloc_for_arrow
+    if uses_arrow:
+        from shopsync.runtime.memory import use_jemalloc_for_arrow
 
-    use_jemalloc_for_arrow()                     # a worker is an entry point: it sets Arrow's allocator itself
+        use_jemalloc_for_arrow()
     jobs, results = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr                      # anything printed by accident must not corrupt the results
     while True:

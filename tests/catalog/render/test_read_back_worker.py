@@ -71,3 +71,17 @@ def test_a_result_that_cannot_be_read_is_raised_not_waited_for(tmp_path, monkeyp
     finally:
         worker.close()
     assert raised.value.__cause__ is not None
+
+
+def test_the_worker_never_loads_arrow():
+    """It parses XML into lists: Arrow and numpy would add ~60 MB to every export's peak (2026-12-07 bench)."""
+    worker = start_worker()
+    try:
+        worker.submit(("rozetka_yml", [offers(1)]))
+        worker.next_result()
+        with open(f"/proc/{worker.process.pid}/maps", encoding="utf-8") as maps:
+            libraries = {line.split()[-1].rsplit("/", 1)[-1] for line in maps if "/" in line}
+    finally:
+        worker.close()
+    assert not [name for name in libraries if "arrow" in name or "numpy" in name or "openblas" in name]
+    assert any("lxml" in name or "etree" in name for name in libraries)

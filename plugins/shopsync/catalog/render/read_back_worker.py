@@ -25,7 +25,7 @@ def yml_columns(profile: str, slices: list[bytes]) -> list[dict] | Exception:
 
 
 def main() -> None:
-    serve(yml_columns)
+    serve(yml_columns, uses_arrow=False)     # lxml only: the read-back parses XML into plain lists
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def main() -> None:
     from shopsync.catalog.validation.suite import prepare_suites
 
     prepare_suites(PROFILES)          # GX itself and every profile's suite, while the export still works
-    serve(run_stage)
+    serve(run_stage, uses_arrow=True)
 
 
 if __name__ == "__main__":
