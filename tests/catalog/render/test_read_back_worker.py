@@ -48,7 +48,7 @@ def test_a_worker_that_died_is_reported_not_waited_for():
     worker.process.kill()
     worker.process.wait()
     worker.submit(("yml", [offers(1)]))
-    with pytest.raises(RuntimeError, match="read-back worker ended"):
+    with pytest.raises(RuntimeError, match="read_back_worker ended"):
         worker.next_result()
     worker.close()
 
@@ -66,7 +66,7 @@ def test_a_result_that_cannot_be_read_is_raised_not_waited_for(tmp_path, monkeyp
     worker = WorkerProcess("garbled_worker")
     try:
         worker.submit(("yml", [offers(1)]))
-        with pytest.raises(RuntimeError, match="read-back worker ended") as raised:
+        with pytest.raises(RuntimeError, match="read_back_worker ended") as raised:
             worker.next_result()
     finally:
         worker.close()
