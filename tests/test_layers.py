@@ -56,6 +56,13 @@ def test_orders_importing_the_catalog_breaks_a_contract(tmp_path: Path) -> None:
     assert "do not import each other" in result.stdout and "BROKEN" in result.stdout
 
 
+def test_a_channel_importing_the_orders_breaks_a_contract(tmp_path: Path) -> None:
+    result = lint_imports(broken_copy(tmp_path, "channels/prom.py", "import shopsync.orders.model  # noqa"))
+
+    assert result.returncode != 0
+    assert "channels know transport, core and stock, never a pipeline" in result.stdout and "BROKEN" in result.stdout
+
+
 def test_a_cycle_breaks_a_contract(tmp_path: Path) -> None:
     result = lint_imports(broken_copy(tmp_path, "core/errors.py", "import shopsync.core.config  # noqa"))
 
