@@ -10,7 +10,7 @@ from shopsync.orders.formats import parse_order_file
 from shopsync.orders.model import Order, ParsedFile
 
 SAMPLES = Path(__file__).parent / "samples"
-CORPUS = Path(__file__).parent / "corpus"
+CORPUS = Path(__file__).parents[1] / "corpus"
 
 
 def parse_json(document: Any, fmt: str = "auto") -> ParsedFile:
