@@ -6,7 +6,7 @@
 UnreadableFile(reason) when the whole file is unusable (empty, too large, not text, unknown encoding,
 broken JSON/XML, XML with a DOCTYPE, no known order shape, too many values); CutOffFile (a kind of
 UnreadableFile) when it is empty or ends too early. Nothing else escapes for any input (property tests in
-tests/orders/test_formats_properties.py); an unexpected error while reading one order rejects that order.
+tests/orders/formats/test_formats_properties.py); an unexpected error while reading one order rejects that order.
 Otherwise every order object in the file becomes an Order or a RejectedOrder (also one with a field over its
 length limit, see limits.py), so one bad order never hides the good ones next to it.
 
