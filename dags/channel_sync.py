@@ -68,13 +68,9 @@ def build_dag(shop: ShopSettings, channel: ChannelSettings):
         @task
         @shop_task
         def pull_orders() -> dict | None:
-            from shopsync.airflow.tasks import accounting_engine
-            from shopsync.core.config import get_shop
-            from shopsync.orders import channel_sync as sync
+            from shopsync.airflow.tasks import channel_step
 
-            current = get_shop(shop.id)
-            summary = sync.pull(accounting_engine(), current, current.channel(channel.kind))
-            return None if summary is None else summary.as_json()
+            return channel_step(shop.id, channel.kind, "pull")
 
         @task(outlets=[stock_changed])
         @shop_task
@@ -91,24 +87,16 @@ def build_dag(shop: ShopSettings, channel: ChannelSettings):
         @task
         @shop_task
         def push_statuses(pulled: dict | None) -> dict | None:
-            from shopsync.airflow.tasks import accounting_engine
-            from shopsync.core.config import get_shop
-            from shopsync.orders import channel_sync as sync
+            from shopsync.airflow.tasks import channel_step
 
-            current = get_shop(shop.id)
-            summary = sync.push(accounting_engine(), current, current.channel(channel.kind))
-            return None if summary is None else summary.as_json()
+            return channel_step(shop.id, channel.kind, "push")
 
         @task
         @shop_task
         def push_stock(pushed: dict | None) -> dict | None:
-            from shopsync.airflow.tasks import accounting_engine
-            from shopsync.core.config import get_shop
-            from shopsync.orders import channel_sync as sync
+            from shopsync.airflow.tasks import channel_step
 
-            current = get_shop(shop.id)
-            summary = sync.push_goods(accounting_engine(), current, current.channel(channel.kind))
-            return None if summary is None else summary.as_json()
+            return channel_step(shop.id, channel.kind, "stock")
 
         pulled = pull_orders()
         signal_stock_changed(pulled)

@@ -276,12 +276,11 @@ def cmd_channel(args: argparse.Namespace) -> int:
     if not channels:
         print(f"shop {shop.id} has no channels in its settings (channels: in include/shops/{shop.id}.yaml)")
         return 0
-    steps = {"pull": ("pull",), "push": ("push",), "stock": ("stock",), "sync": ("pull", "push", "stock")}
-    run = {"pull": channel_sync.pull, "push": channel_sync.push, "stock": channel_sync.push_goods}
+    steps = ("pull", "push", "stock") if args.channel_command == "sync" else (args.channel_command,)
     engine = get_engine()
     for channel in channels:
-        for step in steps[args.channel_command]:
-            summary = run[step](engine, shop, channel)
+        for step in steps:
+            summary = channel_sync.STEPS[step](engine, shop, channel)
             print(f"{step}: {channel.kind}: off in the shop's settings" if summary is None else summary.line())
     return 0
 

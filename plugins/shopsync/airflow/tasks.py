@@ -204,3 +204,14 @@ def ingest_run(shop_id: str, engine, context: dict[str, Any]) -> dict:
         "quarantined": [outcome.destination for outcome in summary.files if outcome.quarantined],
         "conflicts": summary.conflicts(),
     }
+
+
+def channel_step(shop_id: str, kind: str, step: str) -> dict | None:
+    """One step of a channel sync DAG run (pull, push, stock) with the shop's settings as they are now;
+    None when the shop file turns that step off."""
+    from shopsync.core.config import get_shop
+    from shopsync.orders import channel_sync
+
+    shop = get_shop(shop_id)
+    summary = channel_sync.STEPS[step](accounting_engine(), shop, shop.channel(kind))
+    return None if summary is None else summary.as_json()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+KYIV = ZoneInfo("Europe/Kyiv")       # Prom's and Rozetka's times without an offset
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,13 @@ def carrier_code(carrier: str | None) -> str | None:
         if any(word in text for word in words):
             return code
     return None
+
+
+def channel_time(text: Any, zone_when_none: tzinfo) -> datetime | None:
+    """A time a channel wrote (ISO 8601 or "YYYY-MM-DD HH:MM:SS"; "Z" for UTC); one without an offset is in
+    `zone_when_none` (Kyiv for Prom and Rozetka, UTC for WooCommerce's *_gmt fields). None when unreadable."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone_when_none)

@@ -15,17 +15,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder, GoodState, OrderState
+from shopsync.channels.base import KYIV, ChannelOrder, GoodState, OrderState, channel_time
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
 API = "/api/v1"
 PAGE_SIZE = 100
 MODIFIED_FROM, LIMIT, LAST_ID = "last_modified_from", "limit", "last_id"
-KYIV = ZoneInfo("Europe/Kyiv")
 CANCELLATION_REASONS = ("not_available", "price_changed", "buyers_request", "not_enough_fields", "duplicate",
                         "invalid_phone_number", "less_than_minimal_price", "another")
 DELIVERY_TYPES = {"nova_poshta": "nova_poshta", "ukrposhta": "ukrposhta", "meest": "meest"}
@@ -145,17 +143,9 @@ def _cancellation_reason(state: OrderState) -> str | None:
 def channel_order(raw: dict[str, Any]) -> ChannelOrder:
     status = str(raw.get("status") or "")
     return ChannelOrder(external_id=str(raw.get("id") or ""), status=status,
-                        modified_at=_moment(raw.get("date_modified") or raw.get("date_created")),
+                        modified_at=channel_time(raw.get("date_modified") or raw.get("date_created"), KYIV),
                         cancelled=status in ("canceled", "cancelled"), raw=raw)
 
-
-def _moment(text: Any) -> datetime | None:
-    """Prom's times are ISO 8601 with an offset; without one they are Kyiv time."""
-    try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=KYIV)
 
 
 def kyiv_time(moment: datetime) -> str:

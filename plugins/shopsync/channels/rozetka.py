@@ -19,10 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from shopsync.channels.api import ApiClient, ChannelRejected, TokenExpired, client_for
-from shopsync.channels.base import ChannelOrder, OrderState
+from shopsync.channels.base import KYIV, ChannelOrder, OrderState, channel_time
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -33,7 +32,6 @@ ORDER_FIELDS = "purchases,delivery,status_available"
 TOKEN_EXPIRED_CODE = 1020
 TOKEN_EXPIRED_MESSAGE = "incorrect access token"
 NEEDS_TTN = frozenset({3, 61})          # handed to the carrier, hand-over planned
-KYIV = ZoneInfo("Europe/Kyiv")
 
 
 def check_answer(status: int, body: Any) -> None:
@@ -208,7 +206,7 @@ def channel_order(raw: dict[str, Any]) -> ChannelOrder:
     status = _int_or_none(raw.get("status"))
     cancelled = status in CANCELLED_STATUSES or _int_or_none(raw.get("status_group")) == UNSUCCESSFUL_GROUP
     return ChannelOrder(external_id=str(raw.get("id") or ""), status="" if status is None else str(status),
-                        modified_at=_kyiv_moment(raw.get("changed") or raw.get("created")),
+                        modified_at=channel_time(raw.get("changed") or raw.get("created"), KYIV),   # Kyiv time
                         cancelled=cancelled, raw=raw)
 
 
@@ -217,15 +215,6 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _kyiv_moment(text: Any) -> datetime | None:
-    """Rozetka's times: "YYYY-MM-DD HH:MM:SS", Kyiv time."""
-    try:
-        moment = datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=KYIV)
 
 
 def kyiv_time(moment: datetime) -> str:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shopsync.channels.api import ApiClient, ChannelError, ChannelRejected, client_for
-from shopsync.channels.base import ChannelOrder, GoodState, OrderState
+from shopsync.channels.base import ChannelOrder, GoodState, OrderState, channel_time
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -265,17 +265,9 @@ CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash"})
 def channel_order(raw: dict[str, Any]) -> ChannelOrder:
     status = str(raw.get("status") or "")
     return ChannelOrder(external_id=str(raw.get("id") or ""), status=status,
-                        modified_at=_utc_moment(raw.get("date_modified_gmt") or raw.get("date_created_gmt")),
+                        modified_at=channel_time(raw.get("date_modified_gmt") or raw.get("date_created_gmt"), UTC),
                         cancelled=status in CANCELLED_STATUSES, raw=raw)
 
-
-def _utc_moment(text: Any) -> datetime | None:
-    """WooCommerce's *_gmt times: ISO 8601 without an offset, in UTC."""
-    try:
-        moment = datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def gmt_time(moment: datetime) -> str:

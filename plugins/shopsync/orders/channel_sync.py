@@ -38,6 +38,9 @@ def push_goods(engine: Engine, shop: ShopSettings, channel: ChannelSettings, tun
     return push_stock(engine, shop, channel, open_channel(channel), batch_size=tuning.stock_push_batch)
 
 
+STEPS = {"pull": pull, "push": push, "stock": push_goods}
+
+
 def sync(engine: Engine, shop: ShopSettings, channel: ChannelSettings, tuning: Tuning = DEFAULT_TUNING) -> dict:
     """Pull, then push states, then stock (a pulled order's reservation is in the stock pushed after it)."""
     steps = {"pull": pull(engine, shop, channel), "push": push(engine, shop, channel),
