@@ -47,6 +47,7 @@ class AirflowCluster:
     port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)   # e.g. AIRFLOW_CONN_* of fake servers, settings
     _token: str | None = None
 
     @property
@@ -87,6 +88,7 @@ class AirflowCluster:
             "SHOPSYNC_PHOTOS_DIR": str(self.local_dir / "photos"),
             "SHOPSYNC_EXTRACT_OVERLAP_SECONDS": "5",
             "PYTHONWARNINGS": "ignore",
+            **self.extra_env,
         }
 
     def _shared_secret(self, name: str) -> str:
