@@ -26,8 +26,9 @@ Keeps {channel} (Airflow Connection `{conn_id}`) and the accounting database in 
    shipped with the waybill, delivered, cancelled with the reason (status map: the shop file's
    `channels[].status_map` over the defaults). Never twice, never an older state after a newer one; a
    push cut off by a kill is checked with {channel} before it is sent again.
-3. **Push stock and prices** ({stock}): free stock (on hand less reservations) and prices of the goods
-   whose state changed since {channel} last acknowledged it, in batches.
+3. **Push stock and prices** ({stock}), beside the other two from the start of the run: free stock (on hand
+   less reservations) and prices of the goods whose state changed since {channel} last acknowledged it, in
+   batches. A stock change this run's pull makes goes out with the run its Asset starts.
 
 **Output**: when the pull reserved or released stock, the Asset `shopsync_stock_changed` (every shop's
 catalog export and every channel's stock push follow at once).
@@ -93,14 +94,15 @@ def build_dag(shop: ShopSettings, channel: ChannelSettings):
 
         @task
         @shop_task
-        def push_stock(pushed: dict | None) -> dict | None:
+        def push_stock() -> dict | None:
             from shopsync.airflow.tasks import channel_step
 
             return channel_step(shop.id, channel.kind, "stock")
 
         pulled = pull_orders()
         signal_stock_changed(pulled)
-        push_stock(push_statuses(pulled))
+        push_statuses(pulled)
+        push_stock()      # from the start: a run the stock-changed Asset started has nothing to wait for
 
     return channel_sync()
 

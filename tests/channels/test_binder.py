@@ -149,7 +149,7 @@ def test_two_pushers_of_one_shop_and_channel_never_run_at_once(engine):
     holder.start()
     try:
         assert inside.wait(10)
-        with pytest.raises(binder.ChannelBusy, match="another run is pushing to prom"):
+        with pytest.raises(binder.ChannelBusy, match="another run is pushing statuses to prom"):
             with binder.channel_push_lock(engine, SHOP, CHANNEL):
                 pass
         with binder.channel_push_lock(engine, SHOP, "rozetka"):      # another channel is free

@@ -191,9 +191,12 @@ def test_the_sku_looked_up_is_the_one_the_woocommerce_feed_writes():
     assert woocommerce.good_sku(7) == item_sku(SimpleNamespace(good_id=7))
 
 
-def test_stock_and_status_pushes_of_one_channel_do_not_interleave(shop_db, shop, api):
-    with binder.channel_push_lock(shop_db, shop.id, "prom"), pytest.raises(binder.ChannelBusy):
+def test_two_stock_pushes_of_one_channel_never_interleave_but_a_status_push_may_run_beside(shop_db, shop, api):
+    with binder.channel_push_lock(shop_db, shop.id, "prom", "stock"), pytest.raises(binder.ChannelBusy,
+                                                                                     match="pushing stock to prom"):
         push(shop_db, shop, api)
+    with binder.channel_push_lock(shop_db, shop.id, "prom", "statuses"):
+        assert push(shop_db, shop, api).pushed >= 1
 
 
 CHILD = """

@@ -100,12 +100,14 @@ def record_seen(conn: sa.Connection, binding: Binding, status: str | None, chang
 
 
 @contextmanager
-def channel_push_lock(engine: Engine, shop_id: str, channel: str) -> Iterator[None]:
-    """Hold the shop's push lock for this channel (a session advisory lock on a connection of its own)."""
-    key = {"shop_id": shop_id, "channel": channel}
+def channel_push_lock(engine: Engine, shop_id: str, channel: str, what: str = "statuses") -> Iterator[None]:
+    """Hold the shop's lock for pushing `what` (statuses, stock) to this channel (a session advisory lock on a
+    connection of its own). Statuses and stock are bindings of different entities, so one channel's status
+    push and stock push may run side by side; two pushes of the same kind never do."""
+    key = {"shop_id": shop_id, "channel": f"{channel}/{what}"}
     with engine.connect() as conn:
         if not conn.execute(sql_statement("channels/lock_channel_pushes.sql"), key).scalar_one():
-            raise ChannelBusy(f"shop {shop_id!r}: another run is pushing to {channel} now; this run leaves it")
+            raise ChannelBusy(f"shop {shop_id!r}: another run is pushing {what} to {channel} now; this run leaves it")
         conn.commit()
         try:
             yield

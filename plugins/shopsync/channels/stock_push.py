@@ -14,7 +14,8 @@ A good's record in the channel is found once and kept in its binding (`channel_b
 Prom addresses products by our good id; WooCommerce's product is found by the feed's SKU `good-<id>`. A
 good WooCommerce has no product for is bound to a marker (`NOT_FOUND` + good id) and recorded as refused, so it
 is looked up again only when its state changes.
-Runs hold the shop's push lock for the channel (the one status pushes hold): the two never interleave.
+Runs hold the shop's stock push lock for the channel: two stock pushes never interleave (a status push
+may run beside one: other bindings).
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def push_stock(engine: Engine, shop: ShopSettings, channel: ChannelSettings, sin
     """Push every good's changed stock, presence and price to this channel (module docstring). A channel
     error stops the run (retryable); what was acknowledged stays recorded."""
     summary = StockPushSummary(shop.id, channel.kind)
-    with binder.channel_push_lock(engine, shop.id, channel.kind):
+    with binder.channel_push_lock(engine, shop.id, channel.kind, "stock"):
         with engine.connect() as conn:
             params = {"shop_id": shop.id, "channel": channel.kind, "currency": shop.currency,
                       "warehouse_ids": shop_warehouses(conn, shop.warehouses)}
