@@ -65,7 +65,7 @@ def offers_by_category(offers: Path) -> Counter[int]:
 
     if not offers.exists():
         return Counter()
-    column = pq.read_table(offers, columns=["category_id"]).column("category_id")
+    column = pq.read_table(offers, columns=["category_id"]).column("category_id").combine_chunks()
     counts = pc.value_counts(pc.drop_null(column)).to_pylist()
     return Counter({int(entry["values"]): entry["counts"] for entry in counts if entry["values"].isdigit()})
 
