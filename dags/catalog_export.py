@@ -28,9 +28,10 @@ or `SHOPSYNC_DB_URL`), shop settings `include/shops/{id}.yaml`.
 
 **Stages**: `check_database` -> `extract` (only what changed in the data interval, plus a
 small overlap; everything on the first run or with `full`) -> `transform` (photos,
-merge into the shop's snapshot, write feeds) -> `validate` (Great Expectations:
-a failing feed is not published and the last good one stays) -> `publish` (the whole set or
-nothing: see docs/operations.md, "Guarantees"; refused when a feed would lose more than
+merge into the shop's snapshot, write feeds; each marketplace feed with its own category map, and
+its categories without a marketplace id listed, or blocking with `unmapped_categories: block`) ->
+`validate` (Great Expectations: a failing feed is not published and the last good one stays) ->
+`publish` (the whole set or nothing: see docs/operations.md, "Guarantees"; refused when a feed would lose more than
 `max_drop_percent` of its offers or the destination shows newer data) -> `summary`.
 
 **Schedule**: hourly data intervals (`{schedule}`), and at once whenever an order

@@ -285,6 +285,20 @@ def cmd_channel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_categories(args: argparse.Namespace) -> int:
+    """A marketplace's category map as CSV: export to stdout, or import a file (catalog/category_files.py)."""
+    from pathlib import Path
+
+    from shopsync.catalog.category_files import export_command, import_command
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+
+    shop = get_shop(args.shop)
+    if args.categories_command == "export":
+        return export_command(get_engine(), shop, args.channel, sys.stdout, sys.stderr)
+    return import_command(get_engine(), shop, args.channel, Path(args.file), sys.stdout, sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shopsync.demo import run_demo
 
@@ -292,6 +306,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from shopsync.core.config import MAP_CHANNELS
+
     parser = argparse.ArgumentParser(prog="shopsync", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -342,6 +358,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="mark an order sent again with other content as dealt with")
     orders.add_argument("--note", default="resolved by hand", help="what was done (with --resolve-conflict)")
     orders.set_defaults(handler=cmd_orders)
+
+    categories = commands.add_parser("categories", help="a shop's category map per marketplace, as CSV")
+    map_commands = categories.add_subparsers(dest="categories_command", required=True)
+    for action, text in (("export", "the map as CSV on stdout, one line per category of ours, mapped or not"),
+                         ("import", "replace the map with a CSV file: validated first, all or nothing")):
+        command = map_commands.add_parser(action, help=text)
+        command.add_argument("--shop", required=True)
+        command.add_argument("--channel", required=True, choices=MAP_CHANNELS, help="whose ids the map holds")
+        if action == "import":
+            command.add_argument("file", metavar="FILE", help="CSV as export writes it (UTF-8, `,` or `;`)")
+        command.set_defaults(handler=cmd_categories)
 
     channel = commands.add_parser("channel", help="a shop's marketplaces by API: pull orders, push statuses and stock")
     actions = channel.add_subparsers(dest="channel_command", required=True)

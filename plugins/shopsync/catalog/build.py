@@ -4,16 +4,21 @@ One route: each feed goes to the source of the shape its writer declares (feeds/
 feeds are the catalog pass's (render/, which runs always: it also checks every good and writes the
 validation's inputs); every other shape has its entry in ROW_SOURCES, whose rows are written to all the
 shape's feeds in one pass (transform.fan_out).
+
+Each feed is written with its own context: a marketplace feed's categories carry that marketplace's ids
+(category_maps.py). The build lists, per such feed, the categories with offers but no marketplace id, and
+fails (nothing is published) for a feed whose `unmapped_categories` setting is `block`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from shopsync.catalog import snapshot
+from shopsync.catalog import category_maps, snapshot
 from shopsync.catalog.feeds.shape import (
     CERTIFICATES,
     CUSTOMERS,
@@ -95,7 +100,8 @@ def _snapshot_token(ws: ShopWorkspace) -> str | None:
     return ws.read_state().get("goods", {}).get("snapshot_token")
 
 
-def _render_pass(run: ExportRun, ctx: FeedContext, photos, feeds: list[FeedSettings]):
+def _render_pass(run: ExportRun, ctx: FeedContext, photos, feeds: list[FeedSettings],
+                 contexts: Mapping[str, FeedContext]):
     """The source of GOODS_FRAGMENTS feeds: the catalog pass (render/), which also checks every good."""
     from shopsync.catalog.render.catalog_pass import run_pass
     from shopsync.catalog.render.targets import PassPlan
@@ -109,7 +115,7 @@ def _render_pass(run: ExportRun, ctx: FeedContext, photos, feeds: list[FeedSetti
         changes=ws.changes(run.key, "goods"),
         previous_token=meta.previous_snapshot_token if meta is not None else None,
         token=meta.snapshot_token if meta is not None and meta.snapshot_token == _snapshot_token(ws) else None,
-        tuning=run.tuning,
+        tuning=run.tuning, contexts=contexts,
     )
     return run_pass(plan), plan.changed_ids
 
@@ -187,22 +193,40 @@ ROW_SOURCES: dict[Shape, RowSource] = {
 DELTA_SHAPES = (GOODS_BY_ID,)
 
 
-def _write_shape(run: ExportRun, ctx: FeedContext, photos, shape: Shape, changed_ids) -> list[dict]:
+class _Writing:
+    """What the writing of the rows feeds shares: each feed's context, and the offers per category of each feed
+    whose unmapped categories are listed (by file name)."""
+
+    def __init__(self, ctx: FeedContext, contexts: Mapping[str, FeedContext]):
+        self.ctx, self.contexts = ctx, contexts
+        self.offers: dict[str, Counter[int]] = {}
+
+    def counter(self, feed: FeedSettings) -> Counter[int] | None:
+        if feed.unmapped_policy == "ignore":
+            return None
+        return self.offers.setdefault(feed.file_name, Counter())
+
+
+def _write_shape(run: ExportRun, writing: _Writing, photos, shape: Shape, changed_ids) -> list[dict]:
     """Every feed of the shape written from one pass over its source (fan_out: a thread per file)."""
     from shopsync.catalog.transform import fan_out
 
     jobs = []
     for feed in _feeds_of(run, shape):
-        jobs.append(_writer_job(run, feed, ctx, feed.file_name))
+        jobs.append(_writer_job(run, feed, writing.contexts[feed.profile], feed.file_name,
+                                counter=writing.counter(feed)))
         if shape in DELTA_SHAPES and feed.delta and changed_ids is not None:
-            jobs.append(_writer_job(run, feed, ctx, delta_name(feed.file_name), set(changed_ids)))
+            jobs.append(_writer_job(run, feed, writing.contexts[feed.profile], delta_name(feed.file_name),
+                                    set(changed_ids)))
     if not jobs:
         return []
-    return fan_out(ROW_SOURCES[shape](run, ctx, photos), jobs)
+    return fan_out(ROW_SOURCES[shape](run, writing.ctx, photos), jobs)
 
 
-def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None):
-    """A fan-out consumer that writes one feed of a rows writer and returns its statistics."""
+def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name: str, only_ids=None,
+                counter: Counter[int] | None = None):
+    """A fan-out consumer that writes one feed of a rows writer and returns its statistics (and counts its
+    items per category in `counter`)."""
     from shopsync.catalog.feeds import get_writer
     from shopsync.catalog.render.sink import feed_stats
 
@@ -211,10 +235,35 @@ def _writer_job(run: ExportRun, feed: FeedSettings, ctx: FeedContext, file_name:
 
     def consume(rows):
         selected = rows if only_ids is None else (row for row in rows if row.good_id in only_ids)
+        if counter is not None:
+            selected = _counted(selected, counter)
         with new_file(path) as out:
             return feed_stats(file_name, feed, writer.write(selected, out, ctx, feed))
 
     return consume
+
+
+def _counted(items: Iterable, counter: Counter[int]) -> Iterator:
+    for item in items:
+        if item.category_id is not None:
+            counter[item.category_id] += 1
+        yield item
+
+
+def _unmapped(run: ExportRun, writing: _Writing, maps: Mapping[str, Mapping[int, str]]) -> dict[str, dict]:
+    """Per feed that lists them, the categories with offers but no marketplace id (category_maps.py). A catalog
+    pass feed's offers are counted from what was read back, a rows feed's from the items it was given."""
+    reports = {}
+    for feed in run.shop.feeds:
+        if feed.unmapped_policy == "ignore":
+            continue
+        offers = writing.offers.get(feed.file_name)
+        if offers is None:
+            offers = category_maps.offers_by_category(run.run_dir_path("offers") / f"{feed.file_name}.parquet")
+        report = category_maps.feed_report(run.shop, feed, writing.contexts[feed.profile], maps, offers)
+        if report is not None:
+            reports[feed.file_name] = report
+    return reports
 
 
 def build_feeds(run: ExportRun) -> dict:
@@ -238,16 +287,19 @@ def _build_feeds(run: ExportRun) -> dict:
     state = run.workspace.read_state()
     write_positions(run, DatabasePositions.from_state(state))
     ctx = feed_context(run)
+    maps = category_maps.channel_maps(run)
+    writing = _Writing(ctx, category_maps.feed_contexts(ctx, run.shop.feeds, maps))
     with gc_paused():
         photos = photo_files(run)           # one listing of the resized photos for every pass of this stage
-        result, changed_ids = _render_pass(run, ctx, photos, _feeds_of(run, GOODS_FRAGMENTS))
-        catalog_stats = _in_shop_order(run, result.stats + _write_shape(run, ctx, photos, GOODS_BY_ID, changed_ids),
-                                       changed_ids)
+        result, changed_ids = _render_pass(run, ctx, photos, _feeds_of(run, GOODS_FRAGMENTS), writing.contexts)
+        catalog_stats = _in_shop_order(run, result.stats + _write_shape(run, writing, photos, GOODS_BY_ID,
+                                                                        changed_ids), changed_ids)
     rejections = result.rejections
     write_rejections(run, rejections)
     raise_on_rejections(rejections, 0, run.shop.on_bad_item)
-    companions = _write_shape(run, ctx, photos, CUSTOMERS, None) + _write_shape(run, ctx, photos, CERTIFICATES, None)
-    stats = (catalog_stats + _write_shape(run, ctx, photos, GOODS_BY_MODEL_GROUP, None)
+    companions = (_write_shape(run, writing, photos, CUSTOMERS, None)
+                  + _write_shape(run, writing, photos, CERTIFICATES, None))
+    stats = (catalog_stats + _write_shape(run, writing, photos, GOODS_BY_MODEL_GROUP, None)
              + _in_shop_order(run, companions, None))
     for feed_stats in stats:        # validation checks that a feed read back while written is still this file
         feed_stats["mtime_ns"] = os.stat(out_dir / feed_stats["file"]).st_mtime_ns
@@ -255,10 +307,13 @@ def _build_feeds(run: ExportRun) -> dict:
     write_read_back(run, ReadBackNotes.from_json(result.read_back.as_json()))
     write_snapshot_counts(run, SnapshotCounts.from_json(result.counts))
     write_feed_stats(run, [FeedFileStats.from_json(feed_stats) for feed_stats in stats])
+    unmapped = _unmapped(run, writing, maps)
+    category_maps.enforce(run.shop, unmapped)      # `block`: fails here, so nothing of this run is published
     return {
         "stage": "write_feeds", "mode": result.mode, "worker_peaks_mb": result.worker_peaks_mb,
         "feeds": {s["file"]: {"rows": s["rows"], "bytes": s["bytes"]} for s in stats},
         "rejected": len(rejections), "rejected_by_reason": rejections.by_reason(), "seconds": elapsed(started),
         "unencodable": {s["file"]: {"count": s["replaced_chars"], "examples": s.get("replaced_examples", [])}
                         for s in stats if s.get("replaced_chars")},
+        "unmapped_categories": unmapped,
     }

@@ -23,7 +23,15 @@ from sqlalchemy.engine import Engine
 from shopsync.catalog import extract, identity, snapshot
 from shopsync.catalog.guards import StaleDataError
 from shopsync.catalog.position import is_older
-from shopsync.catalog.run import DATASETS, ENTITY_OF, FAR_FUTURE, ExportRun, categories_path, extract_overlap
+from shopsync.catalog.run import (
+    DATASETS,
+    ENTITY_OF,
+    FAR_FUTURE,
+    ExportRun,
+    categories_path,
+    category_maps_path,
+    extract_overlap,
+)
 from shopsync.catalog.run_files import ChangesMeta, read_changes, write_changes
 from shopsync.catalog.workspace import write_json
 from shopsync.core.sql import sql_statement
@@ -114,10 +122,15 @@ def _dataset_records(conn: sa.Connection, run: ExportRun, dataset: str, scope: e
 
 
 def extract_category_records(engine: Engine, run: ExportRun) -> int:
-    """The classifier is small: read it whole every run (into the run's changes/categories.json)."""
+    """The classifier is small: read it whole every run (into the run's changes/categories.json), with the
+    shop-level map, and each marketplace's own map the shop's feeds read (changes/category_maps.json)."""
     with engine.connect() as conn:
         records = extract.category_records(conn, run.shop.category_map_key)
+        maps = {channel: extract.category_map(conn, run.shop.channel_map_key(channel))
+                for channel in run.shop.map_channels}
     write_json(categories_path(run), records)
+    write_json(category_maps_path(run), {channel: {str(k): v for k, v in rows.items()}
+                                         for channel, rows in maps.items()})
     return len(records)
 
 

@@ -290,6 +290,12 @@ def category_records(conn: Connection, map_key: str) -> list[dict]:
     return [row._asdict() for row in conn.execute(sa.text(read_sql("extract/categories.sql")), {"map_key": map_key})]
 
 
+def category_map(conn: Connection, map_key: str) -> dict[int, str]:
+    """One map's rows (a marketplace's own map): our category id -> the marketplace's id."""
+    rows = conn.execute(sa.text(read_sql("extract/category_map.sql")), {"map_key": map_key})
+    return {row.category_id: row.external_id for row in rows}
+
+
 def customer_records(conn: Connection, scope: Scope, tuning: Tuning) -> Iterator[dict]:
     for row in stream_rows(conn, "customers", scope, tuning.fetch_rows):
         yield row._asdict()

@@ -6,9 +6,10 @@ the one the snapshot was read from, with a change history that only grows. Each 
 shop's state (state.json, beside the snapshot); each extract compares:
 
 - content settings: a fingerprint of every shop setting except those listed in NON_CONTENT_SETTINGS (where a
-  run is scheduled, published, alerted; orders), plus the warehouses the stock is summed over as the
-  database resolves them (an empty list means every active warehouse). A new setting counts as content
-  until it is listed here: a needless full rebuild is slow, a missed one publishes wrong stock.
+  run is scheduled, published, alerted; orders) and a feed's FEED_CHECK_SETTINGS (core/config.py), plus the
+  warehouses the stock is summed over as the database resolves them (an empty list means every active
+  warehouse). A new setting counts as content until it is listed here: a needless full rebuild is slow, a
+  missed one publishes wrong stock.
 - database identity: the catalog_epoch row (schema 007: a random value that a TRUNCATE of any accounting
   table replaces, and that a database created anew gets fresh) and the largest change_log id (a restore of
   an older dump or a change_log emptied makes it go backwards).
@@ -29,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from shopsync.core.config import ShopSettings
+from shopsync.core.config import FEED_CHECK_SETTINGS, ShopSettings
 from shopsync.core.sql import sql_statement
 
 NON_CONTENT_SETTINGS = frozenset({"schedule", "destination", "orders_inbox", "owner", "alert_emails", "on_bad_item"})
@@ -37,7 +38,8 @@ NON_CONTENT_SETTINGS = frozenset({"schedule", "destination", "orders_inbox", "ow
 
 def content_fingerprint(shop: ShopSettings, warehouse_ids: Sequence[int]) -> str:
     """A digest of what decides the bytes of the shop's feeds (settings, and the warehouses resolved)."""
-    settings = {key: value for key, value in shop.model_dump(mode="json").items() if key not in NON_CONTENT_SETTINGS}
+    dumped = shop.model_dump(mode="json", exclude={"feeds": {"__all__": set(FEED_CHECK_SETTINGS)}})
+    settings = {key: value for key, value in dumped.items() if key not in NON_CONTENT_SETTINGS}
     payload = {"settings": settings, "warehouses": sorted(int(w) for w in warehouse_ids)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

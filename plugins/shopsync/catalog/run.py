@@ -54,4 +54,11 @@ def elapsed(started: float) -> float:
 
 
 def categories_path(run: ExportRun) -> Path:
+    """The classifier with the shop-level map's ids (extract/categories.sql)."""
     return run.workspace.run_dir(run.key) / "changes" / "categories.json"
+
+
+def category_maps_path(run: ExportRun) -> Path:
+    """Each marketplace's own map the shop's feeds read ({channel: {category id: external id}}; {} for a
+    channel without rows of its own, which falls back to the shop-level map: catalog/category_maps.py)."""
+    return run.workspace.run_dir(run.key) / "changes" / "category_maps.json"

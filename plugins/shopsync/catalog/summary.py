@@ -1,8 +1,10 @@
-"""A run's short summary: items per feed, what changed, what was rejected and why, bytes, time per stage; as a
-dict (the summary task's result, the run's summary.json) and as lines for the log and `shopsync export`."""
+"""A run's short summary: items per feed, what changed, what was rejected and why, the categories a marketplace
+feed's offers use that have no marketplace id, bytes, time per stage; as a dict (the summary task's result, the
+run's summary.json) and as lines for the log and `shopsync export`."""
 
 from __future__ import annotations
 
+from shopsync.catalog.category_maps import describe, fix_command
 from shopsync.catalog.run import EXTRACT_STAGES, ExportRun
 from shopsync.catalog.workspace import write_json
 
@@ -21,6 +23,7 @@ def summary_of(run: ExportRun, stage_results: list[dict]) -> dict:
         "rejected": built.get("rejected", 0),
         "rejected_by_reason": built.get("rejected_by_reason", {}),
         "unencodable": built.get("unencodable", {}),     # characters a feed's code page lacks, written as '?'
+        "unmapped_categories": built.get("unmapped_categories", {}),   # per feed: category_maps.feed_report
         "full_because": {r["dataset"]: r["full_reason"] for r in extracts if r.get("full_reason")},   # identity.py
         "database_check": results.get("compare_database", results.get("validate", {}).get("database", {})).get(
             "summary"),
@@ -51,7 +54,16 @@ def summary_lines(summary: dict) -> list[str]:
     for file, figures in sorted(summary.get("unencodable", {}).items()):
         lines.append(f"  {file}: {figures['count']:,} characters its encoding lacks written as '?' "
                      f"(e.g. {', '.join(figures['examples'])})")
+    lines.extend(_unmapped_lines(summary))
     lines.append(f"  bytes published: {summary['bytes_published']:,}")
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["seconds_by_stage"].items() if v is not None)
     lines.append(f"  time per stage: {timings}")
+    return lines
+
+
+def _unmapped_lines(summary: dict) -> list[str]:
+    reports = summary.get("unmapped_categories", {})
+    lines = [f"  {describe(file, report)}" for file, report in sorted(reports.items())]
+    for channel in sorted({report["channel"] for report in reports.values()}):
+        lines.append(f"    to map them: {fix_command(summary['shop'], channel)}")
     return lines

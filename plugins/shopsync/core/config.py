@@ -27,6 +27,14 @@ DEFAULT_FEED_FILES = {
     "wholesale_prices_csv": "wholesale_prices.csv", "gift_certificates_csv": "gift_certificates.csv",
 }
 FEED_PROFILES = tuple(DEFAULT_FEED_FILES)
+# The marketplace each profile's feed is for: its categories carry that marketplace's ids, from the map
+# `<shop's map key>/<channel>` (docs/decisions.md, "Categories per marketplace"). The one table of them.
+PROFILE_CHANNELS = {"prom_yml": "prom", "rozetka_yml": "rozetka", "woocommerce_csv": "woocommerce"}
+MAP_CHANNELS = tuple(dict.fromkeys(PROFILE_CHANNELS.values()))
+# What a feed does about categories with offers but no marketplace id, when its settings say nothing.
+DEFAULT_UNMAPPED_CATEGORIES = {"prom_yml": "warn", "rozetka_yml": "warn"}          # every other profile: ignore
+# Feed settings that check a feed without shaping its bytes: left out of the content and cache fingerprints.
+FEED_CHECK_SETTINGS = frozenset({"unmapped_categories"})
 # Names the destination keeps for itself: the manifest and the photos directory.
 RESERVED_FILE_NAMES = ("manifest.json", "photos")
 def file_name_problem(name: str) -> str | None:
@@ -93,11 +101,34 @@ class FeedSettings(Strict):
     characteristic_columns: dict[str, str] = Field(default_factory=dict)  # column -> characteristic name
     header: bool = True
     delta: bool = False                          # also publish a delta file of changed goods
+    # categories with offers but no marketplace id: ignore, warn (in the run summary) or block the publish;
+    # default warn for prom_yml and rozetka_yml, ignore otherwise (DEFAULT_UNMAPPED_CATEGORIES)
+    unmapped_categories: Literal["ignore", "warn", "block"] | None = None
 
     @field_validator("file")
     @classmethod
     def file_is_plain_name(cls, value: str | None) -> str | None:
         return None if value is None else plain_file_name(value)
+
+    @model_validator(mode="after")
+    def unmapped_needs_a_marketplace(self) -> FeedSettings:
+        if self.unmapped_categories not in (None, "ignore") and self.channel is None:
+            raise ValueError(f"unmapped_categories: {self.profile} feeds carry no marketplace category ids; only "
+                             f"{', '.join(PROFILE_CHANNELS)} have a category map of their own")
+        return self
+
+    @property
+    def channel(self) -> str | None:
+        """The marketplace whose category ids the feed carries (PROFILE_CHANNELS); None: the shop-level map."""
+        return PROFILE_CHANNELS.get(self.profile)
+
+    @property
+    def unmapped_policy(self) -> str:
+        """What the build does about categories with offers but no marketplace id (always ignore for a feed of
+        no marketplace)."""
+        if self.channel is None:
+            return "ignore"
+        return self.unmapped_categories or DEFAULT_UNMAPPED_CATEGORIES.get(self.profile, "ignore")
 
     @property
     def file_name(self) -> str:
@@ -274,7 +305,17 @@ class ShopSettings(Strict):
 
     @property
     def category_map_key(self) -> str:
+        """The shop-level map's key in shop_category_map (feeds of no marketplace, and the fallback)."""
         return self.category_map or self.id
+
+    def channel_map_key(self, channel: str) -> str:
+        """The key of a marketplace's own map: `<category_map_key>/<channel>`."""
+        return f"{self.category_map_key}/{channel}"
+
+    @property
+    def map_channels(self) -> list[str]:
+        """The marketplaces whose maps the shop's feeds read, in the order of the feeds."""
+        return list(dict.fromkeys(feed.channel for feed in self.feeds if feed.channel))
 
     @property
     def photo_base_url(self) -> str:

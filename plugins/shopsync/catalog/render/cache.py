@@ -4,7 +4,8 @@ fingerprint that says whether it may be used.
 The cache holds the pass rows without their fragments (targets.py) and keeps the feed files it describes
 beside it (workspace/rendered/<file>, hard links). It is used only when it describes the snapshot exactly as
 it was before this run's merge (a token written by each merge) and was made by the same feeds, shop,
-categories and code: the fingerprint hashes those, the code being the modules in RENDERING_MODULES only.
+categories (each feed's, where its marketplace has a map of its own) and code: the fingerprint hashes those,
+the code being the modules in RENDERING_MODULES only.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from shopsync.catalog.model import FeedContext
 from shopsync.catalog.render.sink import PreviousFeed
 from shopsync.catalog.render.targets import PassPlan, Target, rows_schema
 from shopsync.catalog.workspace import ShopWorkspace, read_json, write_json
+from shopsync.core.config import FEED_CHECK_SETTINGS
 
 CACHE_FORMAT = 1
 # The modules whose code decides a cached row: a good's feed bytes (its batch, the writers, the profile's
@@ -44,12 +47,19 @@ def fingerprint(plan: PassPlan, targets: list[Target]) -> str:
     ctx = plan.ctx
     payload = {
         "format": CACHE_FORMAT,
-        "feeds": [target.feed.model_dump(mode="json") for target in targets],
+        "feeds": [target.feed.model_dump(mode="json", exclude=set(FEED_CHECK_SETTINGS)) for target in targets],
         "shop": [ctx.shop_id, ctx.shop_name, ctx.company, ctx.url, ctx.currency, plan.photo_base_url],
-        "categories": [astuple(category) for _, category in sorted(ctx.categories.items())],
+        "categories": _categories(ctx),
         "code": code_fingerprint(),
     }
+    own_maps = {target.file_name: _categories(target.ctx) for target in targets if target.ctx is not ctx}
+    if own_maps:        # a feed written with its marketplace's own category map (category_maps.py)
+        payload["feed_categories"] = own_maps
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _categories(ctx: FeedContext) -> list[tuple]:
+    return [astuple(category) for _, category in sorted(ctx.categories.items())]
 
 
 def code_fingerprint(catalog_dir: Path = CATALOG_DIR) -> dict[str, str]:

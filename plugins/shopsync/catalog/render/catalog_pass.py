@@ -56,7 +56,7 @@ class PassResult:
 
 def run_pass(plan: PassPlan) -> PassResult:
     tuning = plan.tuning
-    targets = catalog_targets(plan.feeds, plan.changed_ids is not None, tuning)
+    targets = catalog_targets(plan)
     cacheable = bool(targets) and plan.token is not None
     fingerprint = cache_fingerprint(plan, targets)
     cache = PassCache(plan.workspace)

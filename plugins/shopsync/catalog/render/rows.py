@@ -42,7 +42,8 @@ class Rendering:
 
 
 def render_rows(batch: pa.RecordBatch, ctx: FeedContext, targets: list[Target], reader: OfferReader) -> Rendering:
-    """Check, render for every feed, and start reading back a feed batch (finish_rows gives the rows)."""
+    """Check (with `ctx`), render for every feed (with its own context), and start reading back a feed batch
+    (finish_rows gives the rows)."""
     rejections = Rejections()
     accepted = split_batch(batch, ctx, rejections)
     columns: dict[str, Any] = {
@@ -52,13 +53,13 @@ def render_rows(batch: pa.RecordBatch, ctx: FeedContext, targets: list[Target], 
     }
     reads, truncated = {}, {}
     for target in targets:
-        rendered = target.writer.render(accepted, ctx, target.feed)
+        rendered = target.writer.render(accepted, target.ctx, target.feed)
         columns[target.fragment] = rendered.fragments
         columns[target.offset] = columns[target.length] = pa.nulls(accepted.num_rows, pa.int64())
         truncated[target.file_name] = rendered.truncated
         if target.reads_back and accepted.num_rows:
             has_offer = pc.not_equal(pc.fill_null(rendered.fragments, ""), "").to_numpy(zero_copy_only=False)
-            reads[target.index] = (reader.submit_fragments(rendered.fragments, target, ctx), has_offer)
+            reads[target.index] = (reader.submit_fragments(rendered.fragments, target, target.ctx), has_offer)
     rejected = _rejected_rows(batch, rejections, rows_schema(targets)) if rejections.items else None
     return Rendering(columns, rejected, reads, truncated)
 

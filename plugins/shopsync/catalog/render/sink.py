@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 
 from shopsync.catalog.columns import FEED_SCHEMA
 from shopsync.catalog.feeds.base import FeedFile, TextEncoder
-from shopsync.catalog.model import FeedContext
 from shopsync.catalog.render.targets import PassPlan, Target, cache_schema, offers_schema
 from shopsync.catalog.validation.rules import RejectedItem, Rejections
 from shopsync.catalog.workspace import new_file
@@ -35,9 +34,9 @@ class Sink:
         self.targets, self.changed, self.previous = targets, changed, previous
         self.files: dict[str, tuple[Any, FeedFile]] = {}
         for target in targets:
-            self._open(plan.out_dir / target.file_name, target, plan.ctx)
+            self._open(plan.out_dir / target.file_name, target)
             if target.delta_file and changed is not None:
-                self._open(plan.out_dir / target.delta_file, target, plan.ctx)
+                self._open(plan.out_dir / target.delta_file, target)
         self.body_start = {t.file_name: self.files[t.file_name][1].stream.count for t in targets}
         offers_dir = plan.run_dir / "offers"
         offers_dir.mkdir(parents=True, exist_ok=True)
@@ -51,9 +50,9 @@ class Sink:
         self.truncated = dict.fromkeys((t.file_name for t in targets), 0)
         self.counts = {"goods": 0, "visible": 0}       # every snapshot good, offered or not (validation/database.py)
 
-    def _open(self, path: Path, target: Target, ctx: FeedContext) -> None:
+    def _open(self, path: Path, target: Target) -> None:
         out = new_file(path)     # closed in close()/abort()
-        self.files[path.name] = (out, FeedFile(target.writer, out, ctx, target.feed))
+        self.files[path.name] = (out, FeedFile(target.writer, out, target.ctx, target.feed))
 
     def write(self, rows: pa.Table) -> None:
         if rows.num_rows == 0:

@@ -8,7 +8,8 @@ file).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -37,7 +38,7 @@ class PassPlan:
     workspace: ShopWorkspace
     run_dir: Path
     out_dir: Path
-    ctx: FeedContext
+    ctx: FeedContext                   # goods are checked with it; a feed is written with its own (contexts)
     feeds: list[FeedSettings]          # the shop's feeds of shape GOODS_FRAGMENTS
     photo_base_url: str
     photos: PhotoFiles                 # the resized photos there are to link to
@@ -46,6 +47,11 @@ class PassPlan:
     previous_token: str | None         # the snapshot state the cache must describe to be used
     token: str | None                  # the snapshot state this pass reads
     tuning: Tuning
+    # by profile, the context of a feed whose marketplace has a category map of its own (category_maps.py)
+    contexts: Mapping[str, FeedContext] = field(default_factory=dict)
+
+    def context_of(self, feed: FeedSettings) -> FeedContext:
+        return self.contexts.get(feed.profile, self.ctx)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Target:
     file_name: str
     delta_file: str | None
     writer: FragmentWriter
+    ctx: FeedContext                   # what the feed is written with (its categories' marketplace ids)
 
     @property
     def fragment(self) -> str:
@@ -78,16 +85,17 @@ class Target:
         return self.feed.profile in PROFILES
 
 
-def catalog_targets(feeds: list[FeedSettings], incremental: bool, tuning: Tuning) -> list[Target]:
+def catalog_targets(plan: PassPlan) -> list[Target]:
     """The feeds of shape GOODS_FRAGMENTS, in the order of the shop's feeds."""
+    incremental = plan.changed_ids is not None
     targets = []
-    for feed in feeds:
-        writer = get_writer(feed.profile, tuning)
+    for feed in plan.feeds:
+        writer = get_writer(feed.profile, plan.tuning)
         if writer.shape != GOODS_FRAGMENTS:
             raise ValueError(f"{feed.profile}: the catalog pass renders GOODS_FRAGMENTS writers only")
         name = feed_file_name(feed)
         delta = delta_name(name) if feed.delta and incremental else None
-        targets.append(Target(len(targets), feed, name, delta, writer))
+        targets.append(Target(len(targets), feed, name, delta, writer, plan.context_of(feed)))
     return targets
 
 
