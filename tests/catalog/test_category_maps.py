@@ -19,7 +19,8 @@ from test_pipeline import execute, export, shop
 from shopsync.catalog import identity, pipeline
 from shopsync.catalog.category_maps import UnmappedCategoriesError, with_own_map
 from shopsync.catalog.model import Category
-from shopsync.core.config import CHANNEL_KINDS, FEED_PROFILES, PROFILE_CHANNELS, ShopSettings
+from shopsync.core.channel_settings import CHANNEL_KINDS
+from shopsync.core.config import FEED_PROFILES, PROFILE_CHANNELS, ShopSettings
 from shopsync.core.errors import PermanentError
 from shopsync.seed import seed_database
 

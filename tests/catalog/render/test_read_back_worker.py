@@ -66,7 +66,7 @@ def test_a_result_that_cannot_be_read_is_raised_not_waited_for(tmp_path, monkeyp
     worker = WorkerProcess("garbled_worker")
     try:
         worker.submit(("yml", [offers(1)]))
-        with pytest.raises(RuntimeError, match="read_back_worker ended") as raised:
+        with pytest.raises(RuntimeError, match="the worker process garbled_worker ended") as raised:
             worker.next_result()
     finally:
         worker.close()
