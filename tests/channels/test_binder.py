@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from shopsync.channels import binder
-from shopsync.channels.api import ChannelError, ChannelRejected
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 
 SHOP, CHANNEL = "demo", "prom"
 T0 = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
@@ -106,9 +106,9 @@ def test_a_push_killed_before_its_record_is_recognised_not_sent_again(engine):
 
 def test_a_push_killed_before_the_channel_got_it_is_sent_on_the_next_run(engine):
     channel, binding = Channel(), _bind(engine)
-    channel.fail_with = ChannelError("prom: POST /orders/set_status timed out after 30 s")
+    channel.fail_with = RemoteError("prom: POST /orders/set_status timed out after 30 s")
     state = {"status": "received"}
-    with pytest.raises(ChannelError):
+    with pytest.raises(RemoteError):
         binder.push_once(engine, binding, state, send=channel.send, already_there=channel.already_there)
     binding = _reload(engine, binding)
     assert (binding.attempts, binding.last_error) == (1, "prom: POST /orders/set_status timed out after 30 s")
@@ -121,7 +121,7 @@ def test_a_push_killed_before_the_channel_got_it_is_sent_on_the_next_run(engine)
 
 def test_a_refused_state_is_not_sent_again_until_it_changes(engine):
     channel, binding = Channel(), _bind(engine)
-    channel.fail_with = ChannelRejected("rozetka: PUT /orders/1001: ttn is required for status 61")
+    channel.fail_with = RemoteRejected("rozetka: PUT /orders/1001: ttn is required for status 61")
     state = {"status": 61}
     assert binder.push_once(engine, binding, state, send=channel.send, already_there=channel.already_there) \
         == "refused"

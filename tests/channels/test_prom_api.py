@@ -8,7 +8,7 @@ import pytest
 from fake_prom import TOKEN
 
 from shopsync.channels import prom
-from shopsync.channels.api import ChannelError, ChannelRejected
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -64,14 +64,14 @@ def test_a_cancellation_carries_its_reason(prom_api, api):
 
 
 def test_an_order_prom_does_not_know_is_a_refusal(api):
-    with pytest.raises(ChannelRejected, match="order 999 was not changed"):
+    with pytest.raises(RemoteRejected, match="order 999 was not changed"):
         api.set_status("999", "received")
 
 
 def test_an_error_in_an_http_200_answer_is_a_refusal(prom_api, api):
     order = prom_api.add_order()
     prom_api.fail_next("success_false", path="/api/v1/orders/set_status")
-    with pytest.raises(ChannelRejected):
+    with pytest.raises(RemoteRejected):
         api.set_status(str(order["id"]), "received")
 
 
@@ -86,7 +86,7 @@ def test_overload_and_outages_are_retried(prom_api, api):
 
 def test_a_channel_that_stays_down_is_a_retryable_error(prom_api, api):
     prom_api.fail_next("500", count=3)
-    with pytest.raises(ChannelError) as down:
+    with pytest.raises(RemoteError) as down:
         list(api.orders_modified_since(prom_api.now()))
     assert down.value.retryable and TOKEN not in str(down.value)
 
@@ -102,5 +102,5 @@ def test_stock_and_prices_by_our_ids(prom_api, api):
 
 
 def test_a_connection_without_a_token_is_refused_before_any_call():
-    with pytest.raises(ChannelRejected, match="needs the API token"):
+    with pytest.raises(RemoteRejected, match="needs the API token"):
         prom.connect(ConnectionInfo(conn_id="prom_demo", host="my.prom.ua"))

@@ -10,7 +10,7 @@ import pytest
 from fake_rozetka import PASSWORD, TOKEN_PREFIX, USERNAME
 
 from shopsync.channels import rozetka
-from shopsync.channels.api import ChannelError, ChannelRejected
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -112,7 +112,7 @@ def test_a_token_that_expires_mid_run_is_renewed_once_and_the_call_repeated(roze
 
 def test_a_token_refused_right_after_login_is_an_error_not_a_loop(rozetka_api, api):
     rozetka_api.token_max_calls = 0
-    with pytest.raises(ChannelError, match="Incorrect access token"):
+    with pytest.raises(RemoteError, match="Incorrect access token"):
         list(api.orders_changed_since(rozetka_api.now()))
     assert len(rozetka_api.logged("POST", "/sites")) == 2
 
@@ -120,7 +120,7 @@ def test_a_token_refused_right_after_login_is_an_error_not_a_loop(rozetka_api, a
 def test_a_wrong_password_is_a_clear_refusal_without_the_password(rozetka_api):
     wrong = "Wr0ng-Passw0rd-Zx81"
     api = rozetka.connect(connection_to(rozetka_api, password=wrong), FAST)
-    with pytest.raises(ChannelRejected) as refused:
+    with pytest.raises(RemoteRejected) as refused:
         api.order(1)
     message = str(refused.value)
     assert message == ("rozetka (connection rozetka_demo): the login of user 'shopsync-rozetka' was refused "
@@ -131,7 +131,7 @@ def test_a_wrong_password_is_a_clear_refusal_without_the_password(rozetka_api):
 
 
 def test_a_connection_without_login_or_password_is_refused_before_any_call():
-    with pytest.raises(ChannelRejected, match="needs the seller's username"):
+    with pytest.raises(RemoteRejected, match="needs the seller's username"):
         rozetka.connect(ConnectionInfo(conn_id="rozetka_demo", host="api-seller.rozetka.com.ua", login=USERNAME))
 
 
@@ -151,29 +151,29 @@ def test_a_login_that_meets_an_outage_is_retried_without_nesting_retries(rozetka
     assert len(rozetka_api.logged("POST", "/sites")) == 2       # one refused by the proxy, one that worked
     rozetka_api.fail_next("503", count=5, path="/sites")
     api.client.auth.renew(api.client)
-    with pytest.raises(ChannelError, match="POST /sites answered 503"):
+    with pytest.raises(RemoteError, match="POST /sites answered 503"):
         api.order(order["id"])
     assert len(rozetka_api.logged("POST", "/sites")) == 2 + FAST.attempts   # not attempts squared
 
 
 def test_a_channel_that_stays_down_is_a_retryable_error(rozetka_api, api):
     rozetka_api.fail_next("500", count=3, path="/orders/search")
-    with pytest.raises(ChannelError) as down:
+    with pytest.raises(RemoteError) as down:
         list(api.orders_changed_since(rozetka_api.now()))
     assert down.value.retryable and "answered 500" in str(down.value)
 
 
 def test_success_false_with_http_200_is_a_refusal_with_its_code(rozetka_api, api):
     order = rozetka_api.add_order(status=1)
-    with pytest.raises(ChannelRejected, match=r"Status 6 is not available for order in status 1 \(code 1050\)") \
+    with pytest.raises(RemoteRejected, match=r"Status 6 is not available for order in status 1 \(code 1050\)") \
             as refused:
         api.set_status(order["id"], 6)
     assert refused.value.code == "1050" and not refused.value.retryable
     rozetka_api.fail_next("success_false", path="/orders/search")
-    with pytest.raises(ChannelRejected, match=r"Service temporarily unavailable \(code 1000\)") as refused:
+    with pytest.raises(RemoteRejected, match=r"Service temporarily unavailable \(code 1000\)") as refused:
         list(api.orders_changed_since(rozetka_api.now()))
     assert refused.value.code == "1000"
-    with pytest.raises(ChannelRejected, match="Order not found") as unknown:
+    with pytest.raises(RemoteRejected, match="Order not found") as unknown:
         api.order(1)
     assert unknown.value.code == "1040"
 
@@ -184,7 +184,7 @@ def test_status_available_says_which_moves_are_allowed(rozetka_api, api):
     moved = api.set_status(order["id"], 26, seller_comment="Підтверджено")
     assert rozetka.allowed_statuses(moved) == {2, 61, 3, 18, 49}
     assert moved["current_seller_comment"] == "Підтверджено"
-    with pytest.raises(ChannelRejected, match="code 1050"):   # the same move twice is refused by Rozetka
+    with pytest.raises(RemoteRejected, match="code 1050"):   # the same move twice is refused by Rozetka
         api.set_status(order["id"], 26)
 
 
@@ -192,7 +192,7 @@ def test_status_available_says_which_moves_are_allowed(rozetka_api, api):
 def test_a_status_that_needs_a_waybill_is_refused_here_without_one(rozetka_api, api, status):
     order = rozetka_api.add_order(status=26)
     for ttn in (None, "", "  "):
-        with pytest.raises(ChannelRejected, match=f"status {status} needs a waybill"):
+        with pytest.raises(RemoteRejected, match=f"status {status} needs a waybill"):
             api.set_status(order["id"], status, ttn=ttn)
     assert rozetka_api.logged() == []   # not even a login
 
@@ -219,12 +219,12 @@ def test_secrets_never_reach_messages_or_logs(rozetka_api, api, caplog):
     messages = []
     for kind, count in (("500", 3), ("success_false", 1)):
         rozetka_api.fail_next(kind, count=count, path="/orders/search")
-        with pytest.raises((ChannelError, ChannelRejected)) as failed:
+        with pytest.raises((RemoteError, RemoteRejected)) as failed:
             list(api.orders_changed_since(rozetka_api.now()))
         messages.append(str(failed.value))
     rozetka_api.advance(601)   # the token dies: a new login, and the new token is a secret too
     order = rozetka_api.add_order(status=1)
-    with pytest.raises(ChannelRejected) as refused:
+    with pytest.raises(RemoteRejected) as refused:
         api.set_status(order["id"], 6)
     messages.append(str(refused.value))
     secrets.append(api.client.auth.token)
@@ -236,5 +236,5 @@ def test_secrets_never_reach_messages_or_logs(rozetka_api, api, caplog):
 def test_a_listing_without_its_page_count_is_refused_not_read_as_one_page(api, monkeypatch):
     listing = {"success": True, "content": {"orders": [{"id": 1, "changed": "2026-12-07 10:00:00"}]}}
     monkeypatch.setattr(api.client, "call", lambda *args, **kwargs: listing)
-    with pytest.raises(ChannelRejected, match="without _meta.pageCount"):
+    with pytest.raises(RemoteRejected, match="without _meta.pageCount"):
         list(api.orders_changed_since(datetime(2026, 12, 7, tzinfo=UTC)))

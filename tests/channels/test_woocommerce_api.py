@@ -9,7 +9,7 @@ import pytest
 from fake_woocommerce import CONSUMER_KEY, CONSUMER_SECRET
 
 from shopsync.channels import woocommerce
-from shopsync.channels.api import ChannelError, ChannelRejected
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -158,7 +158,7 @@ def test_product_ids_by_sku(woocommerce_api, api):
 def test_wrong_keys_are_a_refusal_that_does_not_show_the_secret(woocommerce_api, caplog):
     caplog.set_level(logging.DEBUG)
     wrong = woocommerce.connect(connection_to(woocommerce_api, WRONG_SECRET), FAST)
-    with pytest.raises(ChannelRejected) as refused:
+    with pytest.raises(RemoteRejected) as refused:
         wrong.order("1201")
     assert refused.value.status == 401 and not refused.value.retryable
     assert "consumer key and secret were refused" in str(refused.value)
@@ -178,7 +178,7 @@ def test_overload_and_outages_are_retried(woocommerce_api, api):
 def test_a_channel_that_stays_down_is_a_retryable_error(woocommerce_api, api, caplog):
     caplog.set_level(logging.DEBUG)
     woocommerce_api.fail_next("500", count=3)
-    with pytest.raises(ChannelError) as down:
+    with pytest.raises(RemoteError) as down:
         list(api.orders_changed_since(woocommerce_api.now()))
     assert down.value.retryable and "internal_server_error" in str(down.value)
     for secret in (CONSUMER_KEY, CONSUMER_SECRET):
@@ -192,7 +192,7 @@ def test_a_channel_that_stays_down_is_a_retryable_error(woocommerce_api, api, ca
 ])
 def test_error_json_is_a_refusal_with_code_and_message(woocommerce_api, api, call, code, status):
     order = woocommerce_api.add_order()
-    with pytest.raises(ChannelRejected) as refused:
+    with pytest.raises(RemoteRejected) as refused:
         call(api, str(order["id"]))
     assert (refused.value.code, refused.value.status) == (code, status) and code in str(refused.value)
     assert len(woocommerce_api.logged(method="PUT")) + len(woocommerce_api.logged(method="POST")) == 1   # no retry
@@ -207,5 +207,5 @@ def test_the_site_as_a_whole_url_and_another_api_root(woocommerce_api):
 
 
 def test_a_connection_without_keys_is_refused_before_any_call():
-    with pytest.raises(ChannelRejected, match="consumer key as its login"):
+    with pytest.raises(RemoteRejected, match="consumer key as its login"):
         woocommerce.connect(ConnectionInfo(conn_id="woo_demo", host="shop.example.com.ua", password="cs_x"))

@@ -11,10 +11,10 @@ from orderdata import free, rows, scalar
 from test_ingest import shop_settings
 
 from shopsync.channels import prom
-from shopsync.channels.api import ChannelError
 from shopsync.core.config import ShopSettings
 from shopsync.orders import workflow
 from shopsync.orders.channel_pull import pull_orders
+from shopsync.transport.api_client import RemoteError
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -143,7 +143,7 @@ def test_a_channel_that_fails_mid_pull_keeps_the_cursor_and_loses_nothing(shop_d
     made = [prom_api.add_order(products=[("102", 1)]) for _ in range(3)]
     source.page_size = 2
     prom_api.fail_next("500", count=2, path="/api/v1/orders/list")
-    with pytest.raises(ChannelError):
+    with pytest.raises(RemoteError):
         pull(shop_db, shop, source, prom_api)
     assert scalar(shop_db, "SELECT count(*) FROM channel_cursors") == 0
 

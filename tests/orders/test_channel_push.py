@@ -17,11 +17,11 @@ from orderdata import rows, scalar
 from test_ingest import shop_settings
 
 from shopsync.channels import prom
-from shopsync.channels.api import ChannelError
 from shopsync.core.config import ShopSettings
 from shopsync.orders import workflow
 from shopsync.orders.channel_pull import pull_orders
 from shopsync.orders.channel_push import push_statuses
+from shopsync.transport.api_client import RemoteError
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -111,7 +111,7 @@ def test_a_cancellation_that_came_from_the_channel_is_not_sent_back(shop_db, sho
 def test_an_answer_lost_after_the_channel_acted_is_recognised_not_sent_again(shop_db, shop, api, prom_api):
     made, _ = pulled(shop_db, shop, api, prom_api, products=[("102", 1)])
     prom_api.fail_next("drop", path=SET_STATUS, processed=True)          # done, but the answer never comes
-    with pytest.raises(ChannelError):
+    with pytest.raises(RemoteError):
         push(shop_db, shop, api)
 
     summary = push(shop_db, shop, api)
@@ -123,7 +123,7 @@ def test_an_answer_lost_after_the_channel_acted_is_recognised_not_sent_again(sho
 def test_a_channel_that_was_down_gets_what_it_missed(shop_db, shop, api, prom_api):
     made, _ = pulled(shop_db, shop, api, prom_api, products=[("102", 1)])
     prom_api.fail_next("503", path=SET_STATUS)
-    with pytest.raises(ChannelError):
+    with pytest.raises(RemoteError):
         push(shop_db, shop, api)
     assert push(shop_db, shop, api).pushed == 1
     assert prom_api.order(made["id"])["status"] == "received"

@@ -20,9 +20,9 @@ from test_channel_push import prom_connection, wait_until_the_dead_run_s_lock_is
 
 from shopsync.catalog.feeds.woocommerce_csv import item_sku
 from shopsync.channels import binder, prom, woocommerce
-from shopsync.channels.api import ChannelError, ChannelRejected
 from shopsync.channels.stock_push import push_stock
 from shopsync.orders.apply import apply_order
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -107,7 +107,7 @@ def test_a_channel_that_was_down_gets_everything_it_missed(shop_db, shop, api, p
     set_on_hand(shop_db, 101, 3, 0)                                        # 15 -> 5
     reserve(shop_db, 102, "2")                                             # 20 -> 18
     prom_api.fail_next("503", path=EDIT)
-    with pytest.raises(ChannelError):
+    with pytest.raises(RemoteError):
         push(shop_db, shop, api)
     assert scalar(shop_db, "SELECT count(*) FROM channel_bindings WHERE pending_hash IS NOT NULL "
                            "AND last_error IS NOT NULL AND refused_hash IS NULL") == 2
@@ -240,7 +240,7 @@ def test_kill_9_between_the_push_and_its_record_then_a_rerun(shop_db, db_url, sh
 
 def test_a_refused_request_keeps_every_intent_for_the_next_run(shop_db, shop, api, prom_api):
     wrong = prom.connect(replace(prom_connection(prom_api), password="wrong"), RetryPolicy(attempts=1))
-    with pytest.raises(ChannelRejected):
+    with pytest.raises(RemoteRejected):
         push(shop_db, shop, wrong)
     assert scalar(shop_db, "SELECT count(*) FROM channel_bindings WHERE pending_hash IS NOT NULL") == 4
     assert scalar(shop_db, "SELECT count(*) FROM channel_bindings WHERE refused_hash IS NOT NULL") == 0

@@ -49,7 +49,7 @@ class StatusSink(Protocol):
     kind: str
 
     def push_order_state(self, external_id: str, state: OrderState) -> None:
-        """Make the channel show `state` for this order (ChannelRejected when it refuses)."""
+        """Make the channel show `state` for this order (RemoteRejected when it refuses)."""
 
     def shows_order_state(self, external_id: str, state: OrderState) -> bool:
         """Whether the channel already shows `state` (a push whose acknowledgement was lost)."""

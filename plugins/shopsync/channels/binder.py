@@ -28,9 +28,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.channels.api import ChannelError, ChannelRejected
 from shopsync.core.errors import ShopsyncError
 from shopsync.core.sql import sql_statement
+from shopsync.transport.api_client import RemoteError, RemoteRejected
 
 Entity = Literal["order", "good"]
 PushOutcome = Literal["unchanged", "pushed", "recognised", "refused"]
@@ -120,7 +120,7 @@ def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: 
               already_there: Callable[[dict[str, Any]], bool], channel_shows_it: bool = False) -> PushOutcome:
     """Push `state` for this binding exactly once (module docstring). `channel_shows_it`: the last read of
     the channel already showed this state (a cancellation that came from the channel): recorded as
-    acknowledged without a call. A ChannelError (down, timing out) is raised with the intent kept, so the
+    acknowledged without a call. A RemoteError (down, timing out) is raised with the intent kept, so the
     next run checks and tries again; a refusal is recorded and returned, and the same state is not sent
     again."""
     digest = state_hash(state)
@@ -137,10 +137,10 @@ def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: 
         return "recognised"
     try:
         send(state)
-    except ChannelRejected as refused:
+    except RemoteRejected as refused:
         _record(engine, "channels/record_push_refused.sql", binding, str(refused))
         return "refused"
-    except ChannelError as failed:
+    except RemoteError as failed:
         _record(engine, "channels/record_push_failure.sql", binding, str(failed))
         raise
     _acknowledge(engine, binding, digest)
@@ -170,7 +170,7 @@ BatchSend = Callable[[Sequence[BatchItem]], tuple[list[str], dict[str, str]]]
 def push_batch(engine: Engine, items: Sequence[BatchItem], *, send: BatchSend) -> BatchResult:
     """Push a batch of states exactly once in effect (module docstring): intents first, then the call, then
     each item acknowledged or refused. An item the channel neither processed nor refused counts as refused
-    (it would only be left out again). A ChannelError, or a refusal of the whole request, is raised with
+    (it would only be left out again). A RemoteError, or a refusal of the whole request, is raised with
     every intent kept and the failure counted, so the next run sends the batch again."""
     if not items:
         return BatchResult([], {})
@@ -178,7 +178,7 @@ def push_batch(engine: Engine, items: Sequence[BatchItem], *, send: BatchSend) -
         _record_batch_intents(conn, items)
     try:
         processed, errors = send(items)
-    except (ChannelError, ChannelRejected) as failed:
+    except (RemoteError, RemoteRejected) as failed:
         with engine.begin() as conn:
             conn.execute(sql_statement("channels/record_batch_failure.sql"), {
                 "binding_ids": [item.binding_id for item in items], "error": str(failed)[:MAX_ERROR_CHARS]})

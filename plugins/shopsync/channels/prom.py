@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shopsync.channels.api import ApiClient, BearerToken, ChannelRejected, client_for
 from shopsync.channels.base import KYIV, ChannelOrder, GoodState, OrderState, channel_time
+from shopsync.transport.api_client import ApiClient, BearerToken, RemoteRejected, client_for
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -32,14 +32,14 @@ DELIVERY_TYPES = {"nova_poshta": "nova_poshta", "ukrposhta": "ukrposhta", "meest
 def check_answer(status: int, body: Any) -> None:
     """Prom's refusals: {"error": "..."} (also with HTTP 200)."""
     if isinstance(body, dict) and body.get("error"):
-        raise ChannelRejected(str(body["error"]), status=status)
+        raise RemoteRejected(str(body["error"]), status=status)
 
 
 def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> PromApi:
     """The token is the connection's password (or extra `token`)."""
     token = connection.password or connection.extra_str("token")
     if not token:
-        raise ChannelRejected(f"connection {connection.conn_id!r}: Prom needs the API token as its password")
+        raise RemoteRejected(f"connection {connection.conn_id!r}: Prom needs the API token as its password")
     return PromApi(client_for(connection, "prom", BearerToken(token), check_answer, retry))
 
 
@@ -85,7 +85,7 @@ class PromApi:
 
     def save_declaration(self, order_id: str, declaration_id: str, carrier: str) -> None:
         if carrier not in DELIVERY_TYPES:
-            raise ChannelRejected(f"prom: no delivery type for carrier {carrier!r}")
+            raise RemoteRejected(f"prom: no delivery type for carrier {carrier!r}")
         self.client.call("POST", f"{API}/delivery/save_declaration_id", body={
             "order_id": int(order_id), "declaration_id": declaration_id, "delivery_type": DELIVERY_TYPES[carrier]})
 
@@ -121,7 +121,7 @@ class PromApi:
     def _expect_processed(order_id: str, answer: Any) -> None:
         processed = [str(item) for item in (answer or {}).get("processed_ids") or []]
         if str(order_id) not in processed:
-            raise ChannelRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
+            raise RemoteRejected(f"prom: order {order_id} was not changed (not in processed_ids)")
 
 
 def product_edit(external_id: str, state: GoodState) -> dict[str, Any]:

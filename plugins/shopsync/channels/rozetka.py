@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from shopsync.channels.api import ApiClient, ChannelRejected, TokenExpired, client_for
 from shopsync.channels.base import KYIV, ChannelOrder, OrderState, channel_time
+from shopsync.transport.api_client import ApiClient, RemoteRejected, TokenExpired, client_for
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -44,7 +44,7 @@ def check_answer(status: int, body: Any) -> None:
     code = error.get("code")
     if str(code) == str(TOKEN_EXPIRED_CODE) or message.strip().lower() == TOKEN_EXPIRED_MESSAGE:
         raise TokenExpired(f"{message} (code {code})")
-    raise ChannelRejected(f"{message} (code {code})" if code is not None else message, status=status,
+    raise RemoteRejected(f"{message} (code {code})" if code is not None else message, status=status,
                           code=None if code is None else str(code))
 
 
@@ -82,17 +82,17 @@ class RozetkaLogin:
         body = {"username": self.username, "password": self._encoded_password}
         try:
             answer = once.call("POST", "/sites", body=body, authorised=False)
-        except ChannelRejected as refused:
-            raise ChannelRejected(f"{client.name}: the login of user {self.username!r} was refused "
+        except RemoteRejected as refused:
+            raise RemoteRejected(f"{client.name}: the login of user {self.username!r} was refused "
                                   f"({_reason(client, refused)}): check the connection's login and password",
                                   status=refused.status, code=refused.code) from None
         token = content_of(answer).get("access_token")
         if not isinstance(token, str) or not token:
-            raise ChannelRejected(f"{client.name}: the login of user {self.username!r} gave no access token")
+            raise RemoteRejected(f"{client.name}: the login of user {self.username!r} gave no access token")
         return token
 
 
-def _reason(client: ApiClient, refused: ChannelRejected) -> str:
+def _reason(client: ApiClient, refused: RemoteRejected) -> str:
     """The channel's words without the client's "name: METHOD /path: " prefix."""
     return str(refused).removeprefix(f"{client.name}: POST /sites: ")
 
@@ -100,7 +100,7 @@ def _reason(client: ApiClient, refused: ChannelRejected) -> str:
 def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> RozetkaApi:
     """Username and password are the connection's login and password (the password as typed, not base64)."""
     if not connection.login or not connection.password:
-        raise ChannelRejected(f"connection {connection.conn_id!r}: Rozetka needs the seller's username as its "
+        raise RemoteRejected(f"connection {connection.conn_id!r}: Rozetka needs the seller's username as its "
                               "login and the password as its password")
     auth = RozetkaLogin(connection.login, connection.password)
     return RozetkaApi(client_for(connection, "rozetka", auth, check_answer, retry))
@@ -149,7 +149,7 @@ class RozetkaApi:
         """Move the order to `status` (with the waybill and a comment); the order as Rozetka shows it now."""
         waybill = "".join(ttn.split()) if ttn else ""
         if status in NEEDS_TTN and not waybill:
-            raise ChannelRejected(f"rozetka: order {order_id}: status {status} needs a waybill (ttn); none given")
+            raise RemoteRejected(f"rozetka: order {order_id}: status {status} needs a waybill (ttn); none given")
         body: dict[str, Any] = {"status": status}
         if waybill:
             body["ttn"] = waybill
@@ -162,7 +162,7 @@ class RozetkaApi:
         status = int(state.status)
         allowed = self.allowed_statuses(external_id)
         if status not in allowed:
-            raise ChannelRejected(f"rozetka: order {external_id}: the move to status {status} is not allowed now "
+            raise RemoteRejected(f"rozetka: order {external_id}: the move to status {status} is not allowed now "
                                   f"(allowed: {', '.join(map(str, sorted(allowed))) or 'none'})")
         self.set_status(external_id, status, ttn=state.waybill, seller_comment=state.cancel_reason)
 
@@ -193,7 +193,7 @@ def _page_count(content: dict[str, Any]) -> int:
     try:
         return int(meta["pageCount"])  # type: ignore[index]
     except (KeyError, TypeError, ValueError):
-        raise ChannelRejected(f"rozetka: orders/search answered without _meta.pageCount ({meta!r})") from None
+        raise RemoteRejected(f"rozetka: orders/search answered without _meta.pageCount ({meta!r})") from None
 
 
 # Cancelled before or instead of delivery: not processed in time, by the buyer, a duplicate, goods returned,

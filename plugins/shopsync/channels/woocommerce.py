@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shopsync.channels.api import ApiClient, ChannelError, ChannelRejected, client_for
 from shopsync.channels.base import ChannelOrder, GoodState, OrderState, channel_time
+from shopsync.transport.api_client import ApiClient, RemoteError, RemoteRejected, client_for
 from shopsync.transport.base import RetryPolicy
 from shopsync.transport.connections import ConnectionInfo
 
@@ -56,21 +56,21 @@ class BasicAuth:
         return {"Authorization": f"Basic {self._token}"}
 
     def renew(self, client: ApiClient) -> None:
-        raise ChannelRejected(f"{client.name}: the consumer key and secret were refused (HTTP 401): check the "
+        raise RemoteRejected(f"{client.name}: the consumer key and secret were refused (HTTP 401): check the "
                               "connection's login (consumer key) and password (consumer secret)", status=401)
 
 
 def check_answer(status: int, body: Any) -> None:
     """WooCommerce's refusals: {"code", "message", "data": {"status"}} with a 4xx (5xx and 429 never get here)."""
     if status >= 400 and isinstance(body, dict) and isinstance(body.get("code"), str):
-        raise ChannelRejected(_error_text(body), status=status, code=body["code"])
+        raise RemoteRejected(_error_text(body), status=status, code=body["code"])
 
 
 def connect(connection: ConnectionInfo, retry: RetryPolicy | None = None) -> WooCommerceApi:
     """The site is the connection's host (schema, port); login and password are the consumer key and secret;
     extra `api_root` moves the API from /wp-json/wc/v3 (a site with another REST prefix)."""
     if not connection.login or not connection.password:
-        raise ChannelRejected(f"connection {connection.conn_id!r}: WooCommerce needs the consumer key as its login "
+        raise RemoteRejected(f"connection {connection.conn_id!r}: WooCommerce needs the consumer key as its login "
                               "and the consumer secret as its password")
     auth = BasicAuth(connection.login, connection.password)
     client = client_for(connection, "woocommerce", auth, check_answer, retry)
@@ -111,7 +111,7 @@ class WooCommerceApi:
         """The order as WooCommerce shows it after the change; a status it did not take is a refusal."""
         changed = self._object(self.client.call("PUT", self._path(f"/orders/{order_id}"), body={"status": status}))
         if changed.get("status") != status:
-            raise ChannelRejected(f"woocommerce: order {order_id} kept status {changed.get('status')!r} "
+            raise RemoteRejected(f"woocommerce: order {order_id} kept status {changed.get('status')!r} "
                                   f"instead of {status!r}")
         return changed
 
@@ -131,7 +131,7 @@ class WooCommerceApi:
             try:
                 return self._object(single.call("POST", self._path(f"/orders/{order_id}/notes"),
                                                 body={"note": note, "customer_note": customer_note}))
-            except ChannelError as error:
+            except RemoteError as error:
                 found = self._note_like(order_id, note, customer_note)
                 if found is not None:
                     return found
@@ -203,7 +203,7 @@ class WooCommerceApi:
             items, headers = self.client.exchange("GET", self._path(path),
                                                   params={**params, "per_page": self.page_size, "page": page})
             if not isinstance(items, list):
-                raise ChannelError(f"woocommerce: GET {path} answered {type(items).__name__}, not a list")
+                raise RemoteError(f"woocommerce: GET {path} answered {type(items).__name__}, not a list")
             items = [item for item in items if isinstance(item, dict)]
             ids = [item.get("id") for item in items]
             total_pages = _int_header(headers, "X-WP-TotalPages")
@@ -211,7 +211,7 @@ class WooCommerceApi:
             if shrunk:   # something on a page already read went away: later pages moved up, so read again
                 restarts += 1
                 if restarts > self.max_restarts:
-                    raise ChannelError(f"woocommerce: GET {path} kept shrinking while it was read; next run")
+                    raise RemoteError(f"woocommerce: GET {path} kept shrinking while it was read; next run")
                 page, previous = 1, None
                 continue
             if not items or (total_pages is None and ids == previous):   # past the end; a server ignoring `page`
@@ -226,7 +226,7 @@ class WooCommerceApi:
         return next((note for note in self.notes(order_id)
                      if note.get("note") == text and bool(note.get("customer_note")) == customer_note), None)
 
-    def _wait(self, error: ChannelError, attempt: int) -> None:
+    def _wait(self, error: RemoteError, attempt: int) -> None:
         retry = self.client.retry
         delay = min(max(getattr(error, "retry_after", 0.0), retry.delay_before(attempt)), retry.max_delay)
         log.warning("%s; trying again in %.1f s (attempt %d of %d)", error, delay, attempt, retry.attempts)

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from shopsync.channels.api import (
+from shopsync.transport.api_client import (
     ApiClient,
     BearerToken,
-    ChannelError,
-    ChannelRejected,
+    RemoteError,
+    RemoteRejected,
     TokenExpired,
     client_for,
 )
@@ -78,7 +78,7 @@ def rozetka_check(status: int, body: Any) -> None:
         error = body.get("errors") or {}
         if error.get("code") == 1020:
             raise TokenExpired(error.get("message", ""))
-        raise ChannelRejected(error.get("message", "refused"), status=status, code=str(error.get("code")))
+        raise RemoteRejected(error.get("message", "refused"), status=status, code=str(error.get("code")))
 
 
 def client(base_url: str, auth=None, check=None, **kwargs) -> tuple[ApiClient, list[float]]:
@@ -121,7 +121,7 @@ def test_it_gives_up_after_the_policy_s_attempts_with_a_clear_error(server):
     url, script = server
     script.answers = [(503, {}, {"error": "maintenance"})] * 4
     api, waits = client(url)
-    with pytest.raises(ChannelError, match=r"prom: GET /orders/list answered 503: \{\"error\": \"maintenance\"\}"):
+    with pytest.raises(RemoteError, match=r"prom: GET /orders/list answered 503: \{\"error\": \"maintenance\"\}"):
         api.call("GET", "/orders/list")
     assert len(script.requests) == 4 and len(waits) == 3
 
@@ -130,7 +130,7 @@ def test_a_timeout_is_retried_then_reported(server):
     url, script = server
     script.delay = 0.5
     api, waits = client(url, timeout=0.1)
-    with pytest.raises(ChannelError, match="timed out after 0.1 s"):
+    with pytest.raises(RemoteError, match="timed out after 0.1 s"):
         api.call("GET", "/orders/list")
     assert len(waits) == 3
 
@@ -139,7 +139,7 @@ def test_other_4xx_are_refusals_and_never_retried(server):
     url, script = server
     script.answers = [(404, {}, {"error": "Order not found"})]
     api, waits = client(url)
-    with pytest.raises(ChannelRejected, match="answered 404") as refused:
+    with pytest.raises(RemoteRejected, match="answered 404") as refused:
         api.call("GET", "/orders/99")
     assert refused.value.status == 404 and not refused.value.retryable and waits == []
 
@@ -148,7 +148,7 @@ def test_success_false_with_http_200_is_an_error(server):
     url, script = server
     script.answers = [(200, {}, {"success": False, "errors": {"message": "Field ttn is required", "code": 3005}})]
     api, _ = client(url, check=rozetka_check)
-    with pytest.raises(ChannelRejected, match="prom: PUT /orders/5: Field ttn is required") as refused:
+    with pytest.raises(RemoteRejected, match="prom: PUT /orders/5: Field ttn is required") as refused:
         api.call("PUT", "/orders/5", body={"status": 61})
     assert refused.value.code == "3005"
 
@@ -196,7 +196,7 @@ def test_a_token_refused_again_after_renewal_is_an_error_not_a_loop(server):
     url, script = server
     script.answers = [(401, {}, {"error": "unauthorized"})] * 2
     api, _ = client(url, auth=BearerToken(TOKEN))
-    with pytest.raises(ChannelRejected, match="the API token was refused"):
+    with pytest.raises(RemoteRejected, match="the API token was refused"):
         api.call("GET", "/orders/list")
     assert len(script.requests) == 1
 
@@ -207,7 +207,7 @@ def test_secrets_never_reach_messages_or_logs(server, caplog):
     script.answers = [(500, {}, {"error": echo})] * 3 + [(400, {}, {"error": echo})]
     api, _ = client(url)
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(ChannelRejected) as refused:
+    with pytest.raises(RemoteRejected) as refused:
         api.call("GET", "/orders/list")
     assert TOKEN not in str(refused.value) and "***" in str(refused.value)
     assert TOKEN not in caplog.text and "answered 500" in caplog.text

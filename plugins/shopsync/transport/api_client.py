@@ -1,12 +1,12 @@
-"""The JSON API client every channel adapter uses: base URL from a Connection, retries, token renewal, errors.
+"""The JSON API client every remote adapter uses (channels, carriers): base URL from a Connection, retries, errors.
 
-One `ApiClient` per channel account. What it does for each call:
+One `ApiClient` per remote account. What it does for each call:
 - retries with backoff (transport.RetryPolicy) on timeouts, dropped connections, HTTP 429 (waiting what
   `Retry-After` says, capped by the policy's max_delay) and 5xx; never on other 4xx;
 - asks its `Auth` for headers before each attempt, and on HTTP 401 (or an answer the channel calls an
   expired token) renews once and tries again;
 - hands every decoded answer to the channel's `check` (Rozetka and Nova Poshta answer HTTP 200 with
-  `success: false`), which raises `ChannelRejected` for a refusal and `TokenExpired` for a stale token;
+  `success: false`), which raises `RemoteRejected` for a refusal and `TokenExpired` for a stale token;
 - keeps every secret it was given out of messages and logs.
 The base URL follows the Airflow HTTP connection (transport.http_upload.base_url_of): host with its own
 protocol, or `{schema or https}://{host}[:port]`, so a test server on 127.0.0.1 stands in for the channel.
@@ -36,12 +36,12 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = 30.0
 
 
-class ChannelError(ShopsyncError):
-    """A channel did not answer usefully (down, overloaded, timing out): the next run tries again."""
+class RemoteError(ShopsyncError):
+    """A remote API (channel, carrier) did not answer usefully (down, overloaded, slow): the next run tries again."""
 
 
-class ChannelRejected(PermanentError):
-    """The channel refused this request as such (a bad status move, an unknown id): repeating it cannot help."""
+class RemoteRejected(PermanentError):
+    """The remote API refused this request as such (a bad status move, an unknown id): repeating it cannot help."""
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -49,7 +49,7 @@ class ChannelRejected(PermanentError):
         self.code = code
 
 
-class TokenExpired(ChannelError):
+class TokenExpired(RemoteError):
     """The channel says the access token is no longer valid: the client logs in again once."""
 
 
@@ -77,7 +77,7 @@ class BearerToken:
         return {"Authorization": f"Bearer {self.token}"}
 
     def renew(self, client: ApiClient) -> None:
-        raise ChannelRejected(f"{client.name}: the API token was refused (HTTP 401): check the connection's token",
+        raise RemoteRejected(f"{client.name}: the API token was refused (HTTP 401): check the connection's token",
                               status=401)
 
 
@@ -123,7 +123,7 @@ class ApiClient:
                 renewed = True
                 self.auth.renew(self)
                 continue
-            except ChannelError as error:
+            except RemoteError as error:
                 if attempt >= self.retry.attempts:
                     raise
                 attempt += 1
@@ -141,9 +141,9 @@ class ApiClient:
             response = self.session.request(method, url, params=params, json=body, headers=sent,
                                             timeout=self.timeout)
         except requests.Timeout:
-            raise ChannelError(f"{self.name}: {method} {self._path(url)} timed out after {self.timeout:g} s") from None
+            raise RemoteError(f"{self.name}: {method} {self._path(url)} timed out after {self.timeout:g} s") from None
         except requests.RequestException as error:
-            raise ChannelError(f"{self.name}: {method} {self._path(url)} failed: "
+            raise RemoteError(f"{self.name}: {method} {self._path(url)} failed: "
                                f"{self._scrub(type(error).__name__ + ': ' + str(error))[:300]}") from None
         return self._answer(method, url, response), response.headers
 
@@ -154,22 +154,22 @@ class ApiClient:
         if status == 401:
             raise TokenExpired(f"{where} answered 401 (not authorised)")
         if status in RETRYABLE_STATUSES:
-            error = ChannelError(f"{where} answered {status}{_detail(decoded, self._scrub)}")
+            error = RemoteError(f"{where} answered {status}{_detail(decoded, self._scrub)}")
             error.retry_after = _retry_after_seconds(response.headers.get("Retry-After"))  # type: ignore[attr-defined]
             raise error
         if decoded is _NOT_JSON and response.content.strip():
-            raise ChannelError(f"{where} answered {status} with a body that is not JSON "
+            raise RemoteError(f"{where} answered {status} with a body that is not JSON "
                                f"({self._scrub(response.text[:120])!r})")
         body = None if decoded is _NOT_JSON else decoded
         try:
             self.check(status, body)
-        except ChannelRejected as rejected:
+        except RemoteRejected as rejected:
             rejected.args = (f"{where}: {self._scrub(str(rejected))}",)
             raise
         except TokenExpired as expired:
             raise TokenExpired(f"{where}: {self._scrub(str(expired))}") from None
         if status >= 400:
-            raise ChannelRejected(f"{where} answered {status}{_detail(body, self._scrub)}", status=status)
+            raise RemoteRejected(f"{where} answered {status}{_detail(body, self._scrub)}", status=status)
         return body
 
     def _path(self, url: str) -> str:
