@@ -63,6 +63,13 @@ def test_a_channel_importing_the_orders_breaks_a_contract(tmp_path: Path) -> Non
     assert "channels know transport, core and stock, never a pipeline" in result.stdout and "BROKEN" in result.stdout
 
 
+def test_a_carrier_importing_the_orders_breaks_a_contract(tmp_path: Path) -> None:
+    result = lint_imports(broken_copy(tmp_path, "carriers/base.py", "import shopsync.orders.model  # noqa"))
+
+    assert result.returncode != 0
+    assert "carriers know transport and core, never a pipeline" in result.stdout and "BROKEN" in result.stdout
+
+
 def test_a_cycle_breaks_a_contract(tmp_path: Path) -> None:
     result = lint_imports(broken_copy(tmp_path, "core/errors.py", "import shopsync.core.config  # noqa"))
 

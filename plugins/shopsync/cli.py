@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from shopsync.core.channel_settings import INVOICE_STATES
 from shopsync.core.errors import ShopsyncError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -352,7 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     orders = commands.add_parser("orders", help="list a shop's invoices by status, and what needs attention")
     orders.add_argument("--shop", required=True)
-    orders.add_argument("--status", choices=["new", "reserved", "shipped", "delivered", "cancelled"])
+    orders.add_argument("--status", choices=INVOICE_STATES)
     orders.add_argument("--attention", action="store_true", help="only invoices that need a person to look")
     orders.add_argument("--resolve-conflict", type=int, metavar="ID",
                         help="mark an order sent again with other content as dealt with")

@@ -11,15 +11,18 @@ from shopsync.core.schedules import cron_schedule
 CHANNEL_KINDS = ("prom", "rozetka", "woocommerce")
 # Our invoice states as each channel calls them (reference: channels-carriers.md); a shop file's
 # `status_map` changes single entries. A state missing here (or mapped to null) is not pushed: Rozetka tracks
-# delivery by the waybill itself, so "delivered" is not sent there.
+# delivery by the waybill itself, so "delivered" is not sent there; a refusal is told when the goods are back
+# ("returned"), not while they travel.
 DEFAULT_STATUS_MAPS: dict[str, dict[str, str | int | None]] = {
-    "prom": {"reserved": "received", "shipped": "received", "delivered": "delivered", "cancelled": "canceled"},
-    "rozetka": {"reserved": 26, "shipped": 61, "delivered": None, "cancelled": 45},
-    "woocommerce": {"reserved": "processing", "shipped": "completed", "delivered": "completed",
-                    "cancelled": "cancelled"},
+    "prom": {"reserved": "received", "ready": "received", "shipped": "received", "delivered": "delivered",
+             "refused": None, "returned": "canceled", "cancelled": "canceled"},
+    "rozetka": {"reserved": 26, "ready": 26, "shipped": 61, "delivered": None, "refused": None, "returned": 19,
+                "cancelled": 45},
+    "woocommerce": {"reserved": "processing", "ready": "processing", "shipped": "completed",
+                    "delivered": "completed", "refused": None, "returned": "cancelled", "cancelled": "cancelled"},
 }
 DEFAULT_ORDER_PREFIXES = {"prom": "PROM-", "rozetka": "RZ-", "woocommerce": "WC-"}
-INVOICE_STATES = ("new", "reserved", "shipped", "delivered", "cancelled")
+INVOICE_STATES = ("new", "reserved", "ready", "shipped", "delivered", "refused", "returned", "cancelled")
 
 
 class ChannelSettings(BaseModel):

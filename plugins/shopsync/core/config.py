@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shopsync.core.channel_settings import ChannelSettings
 from shopsync.core.errors import ConfigError
+from shopsync.core.fulfilment_settings import BankDetails, CarrierSettings, FulfilmentSettings, carriers_list
 from shopsync.core.paths import shops_dir
 from shopsync.core.schedules import cron_schedule
 
@@ -242,6 +243,10 @@ class ShopSettings(Strict):
     orders_inbox: OrdersInbox
     order_checks: OrderChecks = Field(default_factory=OrderChecks)
     channels: list[ChannelSettings] = Field(default_factory=list)
+    # `carrier:` in the file: one carrier or a list, the first the default (core/fulfilment_settings.py)
+    carriers: list[CarrierSettings] = Field(default_factory=list, validation_alias=AliasChoices("carrier", "carriers"))
+    bank_details: BankDetails | None = None
+    fulfilment: FulfilmentSettings = Field(default_factory=FulfilmentSettings)
     owner: str = "shopsync"
     alert_emails: list[str] = Field(default_factory=list)
     # shrink guard: a feed losing more than this share of the last published one's rows is not published
@@ -296,6 +301,28 @@ class ShopSettings(Strict):
         if len(set(prefixes)) != len(prefixes):
             raise ValueError("two channels have the same order_prefix: their order numbers could collide")
         return channels
+
+    @field_validator("carriers", mode="before")
+    @classmethod
+    def carrier_or_list(cls, value: object) -> object:
+        return carriers_list(value)
+
+    @field_validator("carriers")
+    @classmethod
+    def one_account_per_carrier(cls, carriers: list[CarrierSettings]) -> list[CarrierSettings]:
+        kinds = [carrier.kind for carrier in carriers]
+        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if twice:
+            raise ValueError(f"carrier listed twice: {', '.join(twice)}")
+        return carriers
+
+    def carrier(self, kind: str | None = None) -> CarrierSettings:
+        """The shop's carrier of this kind, or its default (the first listed)."""
+        for carrier in self.carriers:
+            if kind is None or carrier.kind == kind:
+                return carrier
+        wanted = f"carrier {kind!r}" if kind else "carrier"
+        raise ConfigError(f"shop {self.id!r} has no {wanted} in its settings (`carrier:` in the shop file)")
 
     def channel(self, kind: str) -> ChannelSettings:
         for channel in self.channels:

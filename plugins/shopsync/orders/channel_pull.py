@@ -135,7 +135,7 @@ def _cancelled_in_channel(conn: sa.Connection, channel: ChannelSettings, invoice
         released = workflow.cancel(conn, invoice_id, f"cancelled in {channel.kind}")
         summary.released += 1
         return list(released)
-    if status in ("shipped", "delivered"):
+    if status in ("shipped", "delivered", "refused", "returned"):
         conn.execute(sql_statement("orders/flag_invoice.sql"),
                      {"invoice_id": invoice_id, "reason": f"cancelled in {channel.kind} after it shipped"})
         summary.cancelled_after_shipping += 1

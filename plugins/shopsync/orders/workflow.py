@@ -1,7 +1,8 @@
 """The accounting workflow after an order landed: reserve, ship, deliver, cancel.
 
-    new --reserve (all lines in full)--> reserved --ship--> shipped --deliver--> delivered
-    new | reserved --cancel--> cancelled
+    new --reserve (all lines in full)--> reserved [--ready--> ready] --ship--> shipped --deliver--> delivered
+    new | reserved | ready --cancel--> cancelled
+(orders/fulfilment/ moves a shipped invoice on to refused and returned.)
 
 Each function runs in the caller's transaction (`with engine.begin() as conn:`) and locks the
 invoice row first, so two people moving the same invoice at once are serialised.
@@ -18,7 +19,7 @@ from shopsync import stock
 from shopsync.core.errors import PermanentError
 from shopsync.core.sql import sql_statement
 
-CANCELLABLE = ("new", "reserved")
+CANCELLABLE = ("new", "reserved", "ready")
 
 
 class InvalidTransition(PermanentError):
@@ -119,9 +120,13 @@ def _require(
         raise PermanentError(f"invoice {invoice_id} does not exist")
     if invoice.status not in allowed:
         raise InvalidTransition(
-            f"invoice {invoice_id} is {invoice.status}; only {' or '.join(allowed)} invoices can be {target}{hint}"
+            f"invoice {invoice_id} is {invoice.status}; only {_either(allowed)} invoices can be {target}{hint}"
         )
     return invoice
+
+
+def _either(states: tuple[str, ...]) -> str:
+    return " or ".join(states) if len(states) < 3 else f"{', '.join(states[:-1])} or {states[-1]}"
 
 
 def _set_status(conn: sa.Connection, invoice_id: int, status: str) -> None:

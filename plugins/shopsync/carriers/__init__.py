@@ -1,0 +1,1 @@
+"""Carriers by API: Nova Poshta and Ukrposhta waybills, tracking, cash on delivery; their directories."""
