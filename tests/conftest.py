@@ -18,7 +18,7 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 # files) for the transports, the orders inbox and the catalog's publishing; SMTP for the alerts and DAG runs;
 # the fake channel APIs (tests/fakes, see fake_channels.py: importable, their fixtures offered everywhere).
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fakes"))
-pytest_plugins = ["local_servers", "mail_server", "fake_channels"]
+pytest_plugins = ["local_servers", "mail_server", "fake_channels", "fake_carriers"]
 
 
 @pytest.fixture(scope="session", autouse=True)

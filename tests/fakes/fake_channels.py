@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from fake_woocommerce import FakeWooCommerce
 
 FAKES_DIR = Path(__file__).resolve().parent
-SCRIPTS = {"prom": "fake_prom.py", "rozetka": "fake_rozetka.py", "woocommerce": "fake_woocommerce.py"}
+SCRIPTS = {"prom": "fake_prom.py", "rozetka": "fake_rozetka.py", "woocommerce": "fake_woocommerce.py",
+           "nova_poshta": "fake_nova_poshta.py", "ukrposhta": "fake_ukrposhta.py"}
 
 
 @pytest.fixture
