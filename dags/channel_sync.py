@@ -9,7 +9,7 @@ from datetime import datetime
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Metadata, dag, task
 
-from shopsync.airflow.tasks import STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
+from shopsync.airflow.tasks import ORDER_STATES_ASSET, STOCK_CHANGED_ASSET, default_args, shop_task, shops_to_build
 from shopsync.core.config import ChannelSettings, ShopSettings
 
 DOC = """
@@ -33,7 +33,8 @@ Keeps {channel} (Airflow Connection `{conn_id}`) and the accounting database in 
 **Output**: when the pull reserved or released stock, the Asset `shopsync_stock_changed` (every shop's
 catalog export and every channel's stock push follow at once).
 
-**Schedule**: `{schedule}`, and whenever stock changes anywhere. **By hand**:
+**Schedule**: `{schedule}`, whenever stock changes anywhere, and whenever fulfilment moves an invoice
+(shipped with its waybill, delivered, returned: Asset `shopsync_order_states_changed`). **By hand**:
 `shopsync channel sync --shop {id} --channel {kind}` (or `pull`, `push`, `stock`).
 **Backfill**: not needed. Each run reads what changed since the cursor kept in the database and pushes
 what the channel has not acknowledged, so a missed or failed run is caught up by the next one.
@@ -44,6 +45,7 @@ def build_dag(shop: ShopSettings, channel: ChannelSettings):
     from shopsync.channels.connect import pushes_stock
 
     stock_changed = Asset(name=STOCK_CHANGED_ASSET, uri="shopsync://stock/changed")
+    states_changed = Asset(name=ORDER_STATES_ASSET, uri="shopsync://orders/states-changed")
 
     def on_off(flag: bool) -> str:
         return "on" if flag else "off in the shop file"
@@ -52,7 +54,7 @@ def build_dag(shop: ShopSettings, channel: ChannelSettings):
         dag_id=f"shop_{shop.id}__{channel.kind}_sync",
         description=f"{channel.kind} <-> {shop.name}: orders in, statuses and stock out",
         schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable(channel.schedule, timezone="UTC"),
-                                     assets=[stock_changed]),
+                                     assets=stock_changed | states_changed),
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,

@@ -191,7 +191,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
               + (" needing attention" if args.attention else ""))
     else:
         print(f"{'invoice':>8} {'order':<16} {'status':<10} {'payment':<8} {'total':>10}  "
-              f"{'channel':<22} {'waybill':<16} attention")
+              f"{'channel':<22} {'waybill':<16} {'delivery':<12} {'COD':<20} attention")
     for row in rows:
         print(invoice_line(row))
     print_open_conflicts(shop.id, conflicts)
@@ -211,7 +211,23 @@ def invoice_line(row) -> str:
         reasons.append(f"{mapping['channel']} refused the last status: {mapping['channel_error']}")
     return (f"{mapping['id']:>8} {mapping['external_number']:<16} {mapping['status']:<10} "
             f"{mapping['payment_status']:<8} {mapping['total']:>10}  {channel:<22} {mapping['waybill'] or '':<16} "
-            f"{'; '.join(reasons)}")
+            f"{delivery_text(mapping):<12} {cod_text(mapping):<20} {'; '.join(reasons)}")
+
+
+def delivery_text(mapping) -> str:
+    """The shipment's delivery state as tracking last saw it (or where the shipment stands before a waybill)."""
+    if mapping.get("delivery_state"):
+        return mapping["delivery_state"]
+    return mapping.get("shipment_state") or ""
+
+
+def cod_text(mapping) -> str:
+    """Cash on delivery: the amount and whether the carrier paid it out."""
+    if not mapping.get("cod_amount"):
+        return ""
+    if mapping.get("cod_paid_at"):
+        return f"{mapping['cod_paid_amount']} collected"
+    return f"{mapping['cod_amount']} due"
 
 
 def print_channel_problems(problems: list) -> None:
@@ -284,6 +300,27 @@ def cmd_channel(args: argparse.Namespace) -> int:
             summary = channel_sync.STEPS[step](engine, shop, channel)
             print(f"{step}: {channel.kind}: off in the shop's settings" if summary is None else summary.line())
     return 0
+
+
+def cmd_fulfil(args: argparse.Namespace) -> int:
+    """One fulfilment pass of a shop, as its DAG runs it: ship ready invoices, track, mail buyers, report."""
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.report import FulfilmentReport
+    from shopsync.orders.fulfilment.run import fulfil
+
+    shop = get_shop(args.shop)
+    result = fulfil(get_engine(), shop)
+    for step in ("ship", "track", "notify"):
+        print(f"{step}: " + ("off in the shop's settings" if result[step] is None else _counts(result[step])))
+    for line in FulfilmentReport(**result["report"]).lines():
+        print(line)
+    return 0
+
+
+def _counts(summary: dict) -> str:
+    return ", ".join(f"{key} {len(value) if isinstance(value, list) else value}" for key, value in summary.items()
+                     if isinstance(value, int | list) and not isinstance(value, bool)) or "done"
 
 
 def cmd_categories(args: argparse.Namespace) -> int:
@@ -381,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
         step.add_argument("--shop", required=True)
         step.add_argument("--channel", choices=["prom", "rozetka", "woocommerce"], help="one channel (default: all)")
         step.set_defaults(handler=cmd_channel)
+
+    fulfil = commands.add_parser("fulfil", help="one fulfilment pass: waybills for ready invoices, tracking, buyer "
+                                                "e-mails, and the report (what shipped, waits, is stuck; COD owed)")
+    fulfil.add_argument("--shop", required=True)
+    fulfil.set_defaults(handler=cmd_fulfil)
     return parser
 
 

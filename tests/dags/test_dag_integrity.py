@@ -80,6 +80,10 @@ CHANNELS = """
 channels:
   - {kind: prom, conn_id: prom_kyiv}
   - {kind: rozetka, conn_id: rozetka_kyiv, schedule: "*/2 * * * *"}
+carrier:
+  kind: nova_poshta
+  conn_id: nova_poshta_kyiv
+  sender: {name: "ТОВ Київ", phone: "380501234567", city_ref: c1, counterparty_ref: s1, address_ref: a1, contact_ref: p1}
 """
 
 
@@ -99,7 +103,8 @@ def test_dag_files_parse_in_under_two_seconds(parsed):
 def test_one_dag_per_shop_and_pipeline(parsed):
     assert sorted(parsed["dags"]) == [
         "shop_demo__catalog_export", "shop_demo__orders_ingest",
-        "shop_kyiv__catalog_export", "shop_kyiv__orders_ingest", "shop_kyiv__prom_sync", "shop_kyiv__rozetka_sync",
+        "shop_kyiv__catalog_export", "shop_kyiv__fulfilment", "shop_kyiv__orders_ingest", "shop_kyiv__prom_sync",
+        "shop_kyiv__rozetka_sync",
     ]
 
 
@@ -109,6 +114,8 @@ def test_every_dag_is_described_owned_tagged_and_retried(parsed):
         if dag_id.endswith("_sync"):
             channel = dag_id.split("__")[1].removesuffix("_sync")
             assert dag["tags"] == sorted([f"shop:{shop}", "channels", channel]), dag_id
+        elif dag_id.endswith("__fulfilment"):
+            assert dag["tags"] == sorted([f"shop:{shop}", "fulfilment", "nova_poshta"]), dag_id
         else:
             kind = "catalog" if dag_id.endswith("catalog_export") else "orders"
             assert dag["tags"] == sorted([f"shop:{shop}", kind]), dag_id
@@ -143,6 +150,13 @@ def test_channel_sync_pulls_then_pushes_statuses_then_stock_and_follows_stock_ch
         assert dag["tasks"] == ["pull_orders", "push_statuses", "push_stock", "signal_stock_changed"]
     assert "Rozetka has no stock API" in parsed["dags"]["shop_kyiv__rozetka_sync"]["doc_md"]
     assert "prom_kyiv" in parsed["dags"]["shop_kyiv__prom_sync"]["doc_md"]
+
+
+def test_fulfilment_ships_and_tracks_then_notifies_reports_and_signals(parsed):
+    dag = parsed["dags"]["shop_kyiv__fulfilment"]
+    assert dag["timetable"] == "CronTriggerTimetable"
+    assert dag["tasks"] == ["notify", "report", "ship", "signal_changes", "track"]
+    assert "nova_poshta_kyiv" in dag["doc_md"] and "shopsync_order_states_changed" in dag["doc_md"]
 
 
 def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_shops):

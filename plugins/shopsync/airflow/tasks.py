@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 ACCOUNTING_CONN_ID = "shopsync_accounting"
 ACCOUNTING_CONN_ENV = "AIRFLOW_CONN_SHOPSYNC_ACCOUNTING"
 STOCK_CHANGED_ASSET = "shopsync_stock_changed"
+ORDER_STATES_ASSET = "shopsync_order_states_changed"   # an invoice moved (shipped, delivered, returned): channels push
 
 
 def default_args(shop: ShopSettings) -> dict[str, Any]:
@@ -215,3 +216,14 @@ def channel_step(shop_id: str, kind: str, step: str) -> dict | None:
     shop = get_shop(shop_id)
     summary = channel_sync.STEPS[step](accounting_engine(), shop, shop.channel(kind))
     return None if summary is None else summary.as_json()
+
+
+def fulfilment_step(shop_id: str, step: str, since: datetime | None = None) -> dict | None:
+    """One step of a fulfilment DAG run (ship, track, notify, report) with the shop's settings as they are now."""
+    from shopsync.core.config import get_shop
+    from shopsync.orders.fulfilment import run
+
+    shop = get_shop(shop_id)
+    if step == "report":
+        return run.report(accounting_engine(), shop, since=since)
+    return run.STEPS[step](accounting_engine(), shop)
