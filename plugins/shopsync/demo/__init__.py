@@ -2,7 +2,8 @@
 
 Database (embedded unless SHOPSYNC_DB_URL) -> schema -> seed (when empty) -> catalog export DAG ->
 sample order files in the inbox (one good, one re-sent, one broken) -> orders ingest DAG ->
-catalog export DAG again (stock refresh) -> what happened and where the results are.
+catalog export DAG again (stock refresh) -> one order shipped with a fake Nova Poshta, delivered and its
+cash on delivery paid (demo/fulfilment.py) -> what happened and where the results are.
 Running it twice works: the seed is kept, re-sent orders are recognised and skipped.
 """
 
@@ -87,6 +88,15 @@ def ensure_seeded(engine: Engine) -> bool:
     for line in summary.lines():
         print(f"    {line}")
     return True
+
+
+def run_shopsync(args: list[str], env: dict[str, str]) -> str:
+    """A `shopsync` command as a person types it; its output (a failure raises with it)."""
+    command = [str(Path(sys.executable).parent / "shopsync"), *args]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise ShopsyncError(f"`shopsync {' '.join(args)}` failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
 
 
 def goods_in_stock(engine: Engine, shop: ShopSettings, limit: int = 4) -> list[tuple[int, str, str]]:
@@ -231,6 +241,11 @@ def run_demo() -> int:
     after = feed_stock(published, good_ids)
     for good_id, name, _ in goods[:3]:
         print(f"    good {good_id} «{name}»: WarehouseQuantity {before.get(good_id, '?')} -> {after.get(good_id, '?')}")
+
+    from shopsync.demo.fulfilment import run_fulfilment_demo
+
+    run_fulfilment_demo(engine, shop, env, lambda dag_id, run_env: dags_test(dag_id, run_env, logs), run_shopsync,
+                        step)
 
     step(f"done in {time.perf_counter() - started:.0f} s")
     print(f"    feeds and photos:  {published}")
