@@ -9,6 +9,7 @@ Each step can run alone and returns a JSON-able summary (None: the shop's settin
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from shopsync.core.config import ShopSettings
+
+log = logging.getLogger(__name__)
 
 
 def ship(engine: Engine, shop: ShopSettings) -> dict | None:
@@ -45,10 +48,14 @@ def notify(engine: Engine, shop: ShopSettings) -> dict | None:
 
 
 def report(engine: Engine, shop: ShopSettings, since: datetime | None = None) -> dict:
+    """The report, also written to the log (the task log is what a person reads in the UI)."""
     from shopsync.orders.fulfilment.report import fulfilment_report
 
     with engine.connect() as conn:
-        return fulfilment_report(conn, shop, since=since).as_json()
+        found = fulfilment_report(conn, shop, since=since)
+    for line in found.lines():
+        log.info("shop %s: %s", shop.id, line)
+    return found.as_json()
 
 
 STEPS: dict[str, Callable[..., Any]] = {"ship": ship, "track": track, "notify": notify, "report": report}
