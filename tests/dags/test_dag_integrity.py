@@ -83,7 +83,8 @@ channels:
 carrier:
   kind: nova_poshta
   conn_id: nova_poshta_kyiv
-  sender: {name: "ТОВ Київ", phone: "380501234567", city_ref: c1, counterparty_ref: s1, address_ref: a1, contact_ref: p1}
+  sender: {name: "ТОВ Київ", phone: "380501234567", city_ref: c1, counterparty_ref: s1, address_ref: a1,
+           contact_ref: p1}
 """
 
 
