@@ -366,3 +366,11 @@ def test_an_item_without_any_time_is_dated_the_start_of_today(carrier):
     carrier.today = lambda: date(2026, 12, 7)
     status = carrier.track([TrackedParcel("20450999999999", "380671112233")])[0]
     assert (status.code, status.at) == ("3", datetime(2026, 12, 7, tzinfo=KYIV))
+
+
+def test_a_page_repeated_by_the_server_is_an_error_not_a_short_directory(nova_poshta_api, carrier):
+    carrier.page_size = 2
+    original = nova_poshta_api._cities
+    nova_poshta_api._cities = lambda props: original({**props, "Page": "1"})     # always the first page
+    with pytest.raises(RemoteError, match="page 2 repeats"):
+        list(carrier.cities())
