@@ -185,9 +185,9 @@ def failed_runs(cluster: AirflowCluster, dag_ids: list[str]) -> list[str]:
 
 @pytest.fixture
 def fulfilment_deployment(tmp_path):
+    from aiosmtpd.controller import Controller
     from fake_channels import start_fake_process
     from mail_server import LOGIN, PASSWORD, SmtpServer, free_port
-    from aiosmtpd.controller import Controller
 
     accounting_url = testing.create_schema_database("shopsync_e2e_ful_acc")
     metadata_url = testing.create_database("shopsync_e2e_ful_meta")
