@@ -178,6 +178,25 @@ def test_an_unknown_event_is_passed_through_and_a_return_has_its_own_code(ukrpos
     assert statuses[back].text == "Вручено (Повернуто відправнику)"
 
 
+def test_a_delivered_cod_parcel_reports_its_transfer_and_then_the_payout(ukrposhta_api, api) -> None:
+    cod, plain = api.create_waybill(request("demo-1", cod=Decimal("850.50"))), api.create_waybill(request("demo-2"))
+    for waybill in (cod, plain):
+        ukrposhta_api.set_event(waybill.number, 41000, "Вручено", date="2026-12-09T11:00:00")
+
+    delivered = {s.number: s for s in api.track([TrackedParcel(cod.number), TrackedParcel(plain.number)])}
+    assert (delivered[cod.number].code, delivered[cod.number].cod_amount) == ("41000", Decimal("850.5"))
+    assert delivered[cod.number].cod_paid is False
+    assert (delivered[plain.number].code, delivered[plain.number].cod_amount) == ("41000", None)   # no transfer
+
+    ukrposhta_api.set_postpay(cod.number, "OP", "виплачений", time="2026-12-11T15:20:00")
+    [paid] = api.track([TrackedParcel(cod.number)])
+
+    assert (paid.code, paid.text, paid.cod_paid, paid.cod_amount) == ("41000:OP", "виплачений", True, Decimal("850.5"))
+    assert paid.at == datetime(2026, 12, 11, 15, 20, tzinfo=ukrposhta.KYIV)
+    assert status_map("ukrposhta")[paid.code] == "cod_paid"
+    assert json.loads(json.dumps(paid.raw))["postpay"]["sum"] == 850.5       # plain JSON for the history's jsonb
+
+
 def test_tracking_falls_back_to_the_ecom_bearer(ukrposhta_api) -> None:
     server = FakeUkrposhta(tracking_bearer=BEARER).start()
     try:

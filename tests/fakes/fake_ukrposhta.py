@@ -21,14 +21,19 @@ Reproduced as the public clients show it (tibezh/ukrposhta-php-sdk, sashalenz/uk
   with no event yet (created, not handed in at a post office) is not known to tracking: 404.
 - Errors: HTTP 4xx/5xx with {"message", "code"} (codes "UPE01..." validation, "UPE02..." not found,
   "UPE05..." authorisation: the families sashalenz/ukrpost-api's ErrorFactory reads).
+- `GET /ecom/0.0.1/transfers/shipment-postpays/{barcode}/with-recipient` -> the COD money transfer {recipientName,
+  number, sum, lastStatus, lastStatusNameUa, lastStatusTime}; "OP" ("виплачений") = paid out to the sender
+  (sashalenz/ukrpost-api). The fake opens it as "DO" when a COD shipment is delivered (event 41000); before
+  that, and for a shipment without postPay, 404.
 Inferred (nothing public documents it): `GET /ecom/0.0.1/shipments/external-id/{externalId}` -> a JSON list
 of the shipments carrying that externalId (by analogy with the documented `clients/external-id/{id}`);
 the exact error codes and messages; the price formula; event dates as Kyiv local time without an offset;
 `event` sent as a number (a string when `set_event` was given one, as the SDK's fixtures show both).
 
 Control: `set_event(barcode, event, name, **fields)` appends a tracking event (its `date` defaults to the
-server clock); `shipments()` lists the live shipments; `POST /_fake/events` {barcode, event, name, ...} does
-the same for a fake running as its own process (its state under GET /_fake/state).
+server clock); `set_postpay(barcode, status="OP", name="виплачений")` moves the COD transfer; `shipments()`
+lists the live shipments; `POST /_fake/events` {barcode, event, name, ...} and `POST /_fake/postpay`
+{barcode, status, name} do the same for a fake running as its own process (its state under GET /_fake/state).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class FakeUkrposhta(FakeServer):
         self.clients: dict[str, dict[str, Any]] = {}
         self.all_shipments: dict[str, dict[str, Any]] = {}      # uuid -> shipment (deleted ones too, flagged)
         self.events: dict[str, list[dict[str, Any]]] = {}       # barcode -> events, oldest first
+        self.postpays: dict[str, dict[str, Any]] = {}           # barcode -> the COD money transfer
         self._address_ids = itertools.count(2_082_600)
         self._barcodes = itertools.count(1)
         self._seed_sender()
@@ -101,8 +107,31 @@ class FakeUkrposhta(FakeServer):
             status = LIFECYCLE_AFTER_EVENT.get(str(event))
             if shipment is not None and status:
                 shipment["lifecycle"] = {"status": status, "statusDate": date}
+            if shipment is not None and shipment.get("postPay") and str(event) == "41000" \
+                    and record.get("eventReason_id") is None and barcode not in self.postpays:
+                self._open_postpay(shipment, date)
             self.save()
             return copy.deepcopy(record)
+
+    def _open_postpay(self, shipment: dict[str, Any], date: str) -> None:
+        self.postpays[shipment["barcode"]] = {
+            "recipientName": shipment["sender"]["name"], "number": f"02{len(self.postpays) + 1:08d}",
+            "sum": shipment["postPay"], "lastStatus": "DO", "lastStatusNameUa": "до оплати",
+            "lastStatusNameEn": "to be paid", "lastStatusTime": date}
+
+    def set_postpay(self, barcode: str, status: str = "OP", name: str = "виплачений",
+                    time: str | None = None) -> dict[str, Any]:
+        """Move the COD transfer of a delivered COD shipment (opened by its 41000 event, or here)."""
+        with self.lock:
+            when = time or self.now().strftime("%Y-%m-%dT%H:%M:%S")
+            if barcode not in self.postpays:
+                shipment = self._by_barcode(barcode)
+                if shipment is None or not shipment.get("postPay"):
+                    raise KeyError(f"no COD shipment with barcode {barcode}")
+                self._open_postpay(shipment, when)
+            self.postpays[barcode].update(lastStatus=status, lastStatusNameUa=name, lastStatusTime=when)
+            self.save()
+            return copy.deepcopy(self.postpays[barcode])
 
     def shipments(self) -> list[dict[str, Any]]:
         """Copies of the shipments not deleted, in creation order."""
@@ -127,13 +156,14 @@ class FakeUkrposhta(FakeServer):
 
     def state_dict(self) -> dict[str, Any]:
         return {"addresses": list(self.addresses.values()), "clients": list(self.clients.values()),
-                "shipments": list(self.all_shipments.values()), "events": self.events}
+                "shipments": list(self.all_shipments.values()), "events": self.events, "postpays": self.postpays}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.addresses = {a["id"]: a for a in state.get("addresses", [])}
         self.clients = {c["uuid"]: c for c in state.get("clients", [])} or self.clients
         self.all_shipments = {s["uuid"]: s for s in state.get("shipments", [])}
         self.events = state.get("events", {})
+        self.postpays = state.get("postpays", {})
         self._address_ids = itertools.count(max([2_082_600, *(i + 1 for i in self.addresses)]))
         self._barcodes = itertools.count(len(self.all_shipments) + 1)
 
@@ -146,9 +176,11 @@ class FakeUkrposhta(FakeServer):
                 web.get(f"{ECOM}/shipments/barcode/{{barcode}}", self._get_by_barcode),
                 web.get(f"{ECOM}/shipments/{{uuid}}", self._get_shipment),
                 web.delete(f"{ECOM}/shipments/{{uuid}}", self._delete_shipment),
+                web.get(f"{ECOM}/transfers/shipment-postpays/{{barcode}}/with-recipient", self._postpay),
                 web.get(f"{TRACKING}/statuses/last", self._last_status),
                 web.get(f"{TRACKING}/statuses", self._statuses),
-                web.post("/_fake/events", self._control_events)]
+                web.post("/_fake/events", self._control_events),
+                web.post("/_fake/postpay", self._control_postpay)]
 
     # -- addresses and clients ---------------------------------------------------------------------
 
@@ -329,6 +361,13 @@ class FakeUkrposhta(FakeServer):
             self.save()
         return web.Response(status=200)
 
+    async def _postpay(self, request: web.Request) -> web.Response:
+        with self.lock:
+            transfer = self.postpays.get(request.match_info["barcode"])
+            if transfer is None:
+                return self.error(404, f"Postpay for shipment {request.match_info['barcode']} not found")
+            return json_response(copy.deepcopy(transfer))
+
     # -- tracking ----------------------------------------------------------------------------------
 
     def _history(self, request: web.Request) -> list[dict[str, Any]] | web.Response:
@@ -350,6 +389,9 @@ class FakeUkrposhta(FakeServer):
     async def _control_events(self, request: web.Request) -> web.Response:
         body = await request.json()
         return json_response(self.set_event(body.pop("barcode"), body.pop("event"), body.pop("name", ""), **body))
+
+    async def _control_postpay(self, request: web.Request) -> web.Response:
+        return json_response(self.set_postpay(**(await request.json())))
 
 
 def _address_id(body: dict[str, Any]) -> Any:

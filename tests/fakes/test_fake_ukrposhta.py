@@ -132,6 +132,20 @@ def test_tracking_answers_the_last_event_with_its_own_bearer(ukrposhta_api: Fake
     assert requests.get(url, params={"barcode": barcode}, headers=AUTH, timeout=5).status_code == 401
 
 
+def test_a_delivered_cod_shipment_opens_its_money_transfer(ukrposhta_api: FakeUkrposhta) -> None:
+    made = ecom(ukrposhta_api, "POST", "/shipments", shipment_body(recipient(ukrposhta_api), postPay=400)).json()
+    path = f"/transfers/shipment-postpays/{made['barcode']}/with-recipient"
+
+    assert ecom(ukrposhta_api, "GET", path).status_code == 404
+    ukrposhta_api.set_event(made["barcode"], 41000, "Вручено")
+    opened = ecom(ukrposhta_api, "GET", path).json()
+    assert (opened["sum"], opened["lastStatus"]) == (400, "DO")
+    ukrposhta_api.set_postpay(made["barcode"], time="2026-12-10T10:00:00")
+    paid = ecom(ukrposhta_api, "GET", path).json()
+    assert (paid["lastStatus"], paid["lastStatusNameUa"], paid["lastStatusTime"]) == ("OP", "виплачений",
+                                                                                   "2026-12-10T10:00:00")
+
+
 def test_faults_answer_json_errors(ukrposhta_api: FakeUkrposhta) -> None:
     ukrposhta_api.fail_next("500", path=f"{ECOM}/addresses")
 

@@ -30,7 +30,8 @@ NOVA_POSHTA: dict[str, str] = {
 # use random digits, so these defaults are the codes sashalenz/ukrpost-api's EventCode enum names (with its
 # reading of them); a shop maps any other code in its file. "41000:10" is the adapter's code for event 41000
 # ("delivered") with eventReason_id 10: handed back to the sender (carriers/ukrposhta.py REASON_CODES).
-# No event says the COD money was paid out to the sender (a separate transfers service knows): none is cod_paid.
+# No event says the COD money was paid out to the sender; the eCom transfers service does: "41000:OP" is the
+# adapter's code for a delivered parcel whose COD transfer is "OP" (paid out; COD_PAID_CODE there).
 UKRPOSHTA: dict[str, str] = {
     "10601": "created",                                  # shipment created in eCom, not handed in yet
     "10600": "deleted", "10602": "deleted", "10603": "deleted",   # cancelled by the sender, cancelled, deleted
@@ -43,6 +44,7 @@ UKRPOSHTA: dict[str, str] = {
     "41000": "delivered", "48000": "delivered",          # handed to the recipient (abroad: in the destination country)
     "31200": "returning",                                # on its way back to the sender
     "41000:10": "returned",                              # handed back to the sender
+    "41000:OP": "cod_paid",                              # delivered, the COD money paid out to the sender
 }
 
 DEFAULT_STATUS_MAPS: dict[str, dict[str, str]] = {"nova_poshta": NOVA_POSHTA, "ukrposhta": UKRPOSHTA}

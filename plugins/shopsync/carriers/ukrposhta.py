@@ -9,6 +9,9 @@ width, height, declaredPrice}], postPay, paidByRecipient, externalId, ...} -> {u
 deliveryPrice, deliveryDate, lifecycle}; `DELETE shipments/{uuid}` while it is CREATED. Errors are HTTP
 4xx/5xx with {"message", "code"}. Tracking: `GET /status-tracking/0.0.1/statuses/last?barcode=` with its own
 bearer -> {event, eventName, date, eventReason_id, ...}; a barcode tracking does not know yet answers 404.
+No tracking event says the COD money was paid out: the eCom transfers service does
+(`GET transfers/shipment-postpays/{barcode}/with-recipient` -> {sum, lastStatus "OP" = paid out,
+lastStatusNameUa, lastStatusTime}; sashalenz/ukrpost-api); a delivered parcel's transfer is read with it.
 Inferred (docs/decisions.md, "Ukrposhta adapter"): the lookup of a shipment by our externalId
 (`shipments/external-id/{externalId}`, in `_shipments_with_external_id` only); event 41000 with reason 10
 meaning "returned to the sender" (our code "41000:10"); dates without an offset being Kyiv time.
@@ -43,6 +46,9 @@ GONE_LIFECYCLES = frozenset({"DELETED", "CANCELED", "CANCELLED"})
 # Events whose meaning depends on eventReason_id: (event, reason) -> our code (the status map's key).
 # 41000 "delivered" with reason 10 is the parcel handed back to the sender (sashalenz/ukrpost-api EventCode).
 REASON_CODES = {("41000", "10"): "41000:10"}
+DELIVERED_EVENT = "41000"
+POSTPAY_PAID = "OP"                     # the COD transfer's lastStatus "виплачений": paid out to the sender
+COD_PAID_CODE = f"{DELIVERED_EVENT}:{POSTPAY_PAID}"   # our code for it (carriers/statuses.py maps it to cod_paid)
 
 
 def check_answer(status: int, body: Any) -> None:
@@ -177,7 +183,8 @@ class Ukrposhta:
     # -- track ---------------------------------------------------------------------------------------
 
     def track(self, parcels: Sequence[TrackedParcel]) -> list[TrackingStatus]:
-        """The last event of each barcode (one call each); a barcode tracking does not know yet is left out."""
+        """The last event of each barcode (one call each); a barcode tracking does not know yet is left out.
+        A delivered parcel's COD transfer is read too: paid out, its status is the COD_PAID_CODE one."""
         statuses = []
         for parcel in parcels:
             try:
@@ -189,8 +196,29 @@ class Ukrposhta:
                 log.info("ukrposhta: %s has no tracking event yet", parcel.number)
                 continue
             if isinstance(answer, dict) and answer.get("event") is not None:
-                statuses.append(tracking_status(parcel.number, answer))
+                status = tracking_status(parcel.number, answer)
+                statuses.append(self._with_postpay(status) if status.code == DELIVERED_EVENT else status)
         return statuses
+
+    def _with_postpay(self, status: TrackingStatus) -> TrackingStatus:
+        """The delivered status with its COD transfer: the amount, and once paid out the cod_paid status.
+        No transfer (404: no COD) leaves the status as it is; another refusal is logged, not raised (the
+        delivery itself is known)."""
+        try:
+            transfer = self._ecom("GET", f"/transfers/shipment-postpays/{quote(status.number, safe='')}/with-recipient")
+        except RemoteRejected as refused:
+            if refused.status != 404:
+                log.warning("ukrposhta: the COD transfer of %s could not be read: %s", status.number, refused)
+            return status
+        if not isinstance(transfer, dict):
+            return status
+        amount = _decimal(transfer.get("sum"))
+        if str(transfer.get("lastStatus") or "").upper() != POSTPAY_PAID:
+            return replace(status, cod_amount=amount)
+        text = str(transfer.get("lastStatusNameUa") or "післяплату виплачено")
+        at = kyiv_time(transfer["lastStatusTime"]) if transfer.get("lastStatusTime") else status.at
+        return TrackingStatus(number=status.number, code=COD_PAID_CODE, text=text, at=at, cod_amount=amount,
+                              cod_paid=True, raw={"status": status.raw, "postpay": _plain(transfer)})
 
     # -- delete --------------------------------------------------------------------------------------
 
@@ -254,7 +282,7 @@ def tracking_status(number: str, answer: dict[str, Any]) -> TrackingStatus:
     if answer.get("eventReason"):
         text = f"{text} ({answer['eventReason']})"
     return TrackingStatus(number=str(answer.get("barcode") or number), code=code, text=text,
-                          at=kyiv_time(answer.get("date")), raw=dict(answer))
+                          at=kyiv_time(answer.get("date")), raw=_plain(answer))
 
 
 def split_name(name: str, client_key: str) -> tuple[str, str, str | None]:
@@ -277,6 +305,17 @@ def kyiv_time(value: Any) -> datetime:
     except ValueError:
         raise RemoteRejected(f"ukrposhta: tracking answered a date that cannot be read: {value!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=KYIV)
+
+
+def _plain(value: Any) -> Any:
+    """An answer as plain JSON values (the client reads decimals as Decimal; the history stores jsonb)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 def _lifecycle(shipment: dict[str, Any]) -> str:
