@@ -178,6 +178,17 @@ def test_an_unknown_event_is_passed_through_and_a_return_has_its_own_code(ukrpos
     assert statuses[back].text == "Вручено (Повернуто відправнику)"
 
 
+def test_a_barcode_tracking_refuses_is_left_out_and_the_others_tracked(ukrposhta_api, api, caplog) -> None:
+    barcode = api.create_waybill(request()).number
+    ukrposhta_api.set_event(barcode, 20700, "Сортувальний центр")
+
+    with caplog.at_level("WARNING"):
+        statuses = api.track([TrackedParcel("12-34"), TrackedParcel(barcode)])
+
+    assert [s.number for s in statuses] == [barcode]
+    assert "12-34" in caplog.text and "is not valid" in caplog.text
+
+
 def test_a_delivered_cod_parcel_reports_its_transfer_and_then_the_payout(ukrposhta_api, api) -> None:
     cod, plain = api.create_waybill(request("demo-1", cod=Decimal("850.50"))), api.create_waybill(request("demo-2"))
     for waybill in (cod, plain):

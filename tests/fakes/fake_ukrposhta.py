@@ -18,7 +18,8 @@ Reproduced as the public clients show it (tibezh/ukrposhta-php-sdk, sashalenz/uk
   name (`require_middle_name_for_cod`).
 - `GET /status-tracking/0.0.1/statuses/last?barcode=` -> {barcode, step, date, index, name, event, eventName,
   country, eventReason, eventReason_id, mailType, indexOrder}; `.../statuses?barcode=` -> the list. A barcode
-  with no event yet (created, not handed in at a post office) is not known to tracking: 404.
+  with no event yet (created, not handed in at a post office) is not known to tracking: 404; one that is not
+  13 letters or digits: 400.
 - Errors: HTTP 4xx/5xx with {"message", "code"} (codes "UPE01..." validation, "UPE02..." not found,
   "UPE05..." authorisation: the families sashalenz/ukrpost-api's ErrorFactory reads).
 - `GET /ecom/0.0.1/transfers/shipment-postpays/{barcode}/with-recipient` -> the COD money transfer {recipientName,
@@ -372,6 +373,8 @@ class FakeUkrposhta(FakeServer):
 
     def _history(self, request: web.Request) -> list[dict[str, Any]] | web.Response:
         barcode = request.query.get("barcode", "")
+        if not (len(barcode) == 13 and barcode.isalnum()):
+            return self.error(400, f"Barcode '{barcode}' is not valid")
         with self.lock:
             history = self.events.get(barcode)
             if not history:

@@ -42,6 +42,8 @@ ECOM = "/ecom/0.0.1"
 TRACKING = "/status-tracking/0.0.1"
 SHIPMENT_TYPE = "STANDARD"              # the cheaper domestic service; postPay allowed with a declared price
 TRACKING_LANG = "UA"
+# Tracking refusals that concern one barcode (not known yet; malformed): the others are tracked on
+SKIPPED_TRACKING_STATUSES = frozenset({400, 404, 422})
 GONE_LIFECYCLES = frozenset({"DELETED", "CANCELED", "CANCELLED"})
 # Events whose meaning depends on eventReason_id: (event, reason) -> our code (the status map's key).
 # 41000 "delivered" with reason 10 is the parcel handed back to the sender (sashalenz/ukrpost-api EventCode).
@@ -191,9 +193,10 @@ class Ukrposhta:
                 answer = self.tracker.call("GET", TRACKING + "/statuses/last",
                                            params={"barcode": parcel.number, "lang": TRACKING_LANG})
             except RemoteRejected as refused:
-                if refused.status != 404:
+                if refused.status not in SKIPPED_TRACKING_STATUSES:
                     raise
-                log.info("ukrposhta: %s has no tracking event yet", parcel.number)
+                log.log(logging.INFO if refused.status == 404 else logging.WARNING,
+                        "ukrposhta: no tracking status for %s: %s", parcel.number, refused)
                 continue
             if isinstance(answer, dict) and answer.get("event") is not None:
                 status = tracking_status(parcel.number, answer)
