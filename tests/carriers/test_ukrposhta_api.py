@@ -208,7 +208,7 @@ def test_a_delivered_cod_parcel_reports_its_transfer_and_then_the_payout(ukrposh
     assert json.loads(json.dumps(paid.raw))["postpay"]["sum"] == 850.5       # plain JSON for the history's jsonb
 
 
-def test_tracking_falls_back_to_the_ecom_bearer(ukrposhta_api) -> None:
+def test_tracking_falls_back_to_the_ecom_bearer() -> None:
     server = FakeUkrposhta(tracking_bearer=BEARER).start()
     try:
         api = ukrposhta.connect(connection_to(server.base_url, tracking_token=None), SETTINGS, FAST)
@@ -291,7 +291,7 @@ def test_a_connection_error_names_no_secret(caplog) -> None:
     assert_no_secret(repr(api))
 
 
-def test_connect_needs_both_secrets_and_the_sender_client(ukrposhta_api) -> None:
+def test_connect_needs_the_counterparty_token(ukrposhta_api) -> None:
     with pytest.raises(RemoteRejected, match="counterparty token"):
         ukrposhta.connect(connection_to(ukrposhta_api.base_url, token=None), SETTINGS, FAST)
 
