@@ -101,6 +101,14 @@ def test_repr_hides_password_and_private_key() -> None:
         assert "/k" in text and "'u'" in text
 
 
+def test_repr_hides_the_carrier_tokens_and_secrets_lists_them() -> None:
+    conn = ConnectionInfo(conn_id="up", conn_type="http", host="h", password=SECRET,
+                          extra={"token": "counterparty-Zz1", "tracking_token": "tracking-Zz2", "timeout": "5"})
+
+    assert "counterparty-Zz1" not in repr(conn) and "tracking-Zz2" not in repr(conn) and "'timeout': '5'" in repr(conn)
+    assert {"counterparty-Zz1", "tracking-Zz2", SECRET} <= set(conn.secrets)
+
+
 def test_outside_a_task_airflow_is_not_consulted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(sys.modules, TASK_RUNNER_MODULE, raising=False)
     assert running_in_airflow_task() is False

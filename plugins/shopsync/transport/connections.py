@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from shopsync.core.errors import ShopsyncError
 
-SECRET_EXTRA_KEYS = frozenset({"private_key", "private_key_passphrase", "password", "passphrase", "token"})
+SECRET_EXTRA_KEYS = frozenset({"private_key", "private_key_passphrase", "password", "passphrase", "token",
+                               "tracking_token"})     # Ukrposhta's tracking bearer
 TASK_RUNNER_MODULE = "airflow.sdk.execution_time.task_runner"
 
 
