@@ -22,6 +22,7 @@ from shopsync.transport.smtp import (
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
 BUYER = "buyer@example.com"
+NBSP = "\u00a0"
 SHOP_SENDER = '"Демо-магазин" <shop@example.com>'
 
 
@@ -60,6 +61,15 @@ def test_send_mail_logs_in_and_delivers_text_and_html(smtp_server: SmtpServer) -
     assert mail.body("html") == "<p>Текст листа</p>\n"
     assert max(mail.raw) < 128                  # 7-bit on the wire: any server takes it
     assert_no_secret(mail.raw.decode())
+
+
+def test_a_long_mail_goes_with_crlf_line_ends(smtp_server: SmtpServer) -> None:
+    html = "".join(f"<tr><td>Товар {n}</td><td>1{NBSP}500,00{NBSP}грн</td></tr>\n" for n in range(300))
+
+    send_mail(smtp_connection(), SHOP_SENDER, BUYER, "Довгий лист", "Рядок\n" * 300, html)
+
+    mail = smtp_server.received[0]                # a server reads lines up to 1000 bytes, ended by CRLF
+    assert mail.body("html") == html and mail.body("plain") == "Рядок\n" * 300
 
 
 def test_a_given_message_id_is_kept_and_a_text_only_mail_has_one_part(smtp_server: SmtpServer) -> None:

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 SMTP_CONN_ID_ENV = "SHOPSYNC_ALERT_SMTP_CONN_ID"
 DEFAULT_SMTP_CONN_ID = "smtp_default"
 DEFAULT_TIMEOUT = 30.0
-# 7-bit transfer encodings: any server takes the message, with or without 8BITMIME (smtplib sends CRLF).
+# 7-bit transfer encodings: any server takes the message, with or without 8BITMIME.
 MAIL_POLICY = email.policy.default.clone(cte_type="7bit")
 
 
@@ -80,6 +80,11 @@ def compose_mail(sender: str, to: Iterable[str], subject: str, text: str, html: 
     return message
 
 
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message with CRLF line ends, as SMTP carries it (smtplib leaves the line ends of bytes alone)."""
+    return message.as_bytes(policy=MAIL_POLICY.clone(linesep="\r\n"))
+
+
 def sender_domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or socket.getfqdn()
 
@@ -95,7 +100,7 @@ def send_mail(connection: ConnectionInfo, sender: str, to: str | Iterable[str], 
     message = compose_mail(sender, recipients, subject, text, html, message_id)
     client = open_client(connection)
     try:
-        hand_over(client, connection, parseaddr(sender)[1], recipients, message.as_bytes())
+        hand_over(client, connection, parseaddr(sender)[1], recipients, wire_bytes(message))
     finally:
         close_client(client)
     return str(message["Message-ID"])
