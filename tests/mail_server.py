@@ -2,10 +2,12 @@
 for the alert tests (tests/airflow/), the DAG runs that send one (tests/dags/) and the buyer mail
 (tests/transport/test_smtp.py, tests/orders/fulfilment/). Faults: `rcpt_replies` (address -> reply, e.g.
 "550 5.1.1 no such user"), `data_reply` (the reply to every DATA), `drop_after_data` (the server keeps the
-message but closes the connection before its answer)."""
+message but closes the connection before its answer), `hold_data` (the server keeps the message and waits
+with its answer while this is true: a client can be killed meanwhile)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -57,6 +59,7 @@ class SmtpServer:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str | None = None
     drop_after_data: bool = False
+    hold_data: bool = False
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 - aiosmtpd's
                           rcpt_options: list[str]) -> str:
@@ -73,6 +76,8 @@ class SmtpServer:
             self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login))
         if self.drop_after_data:
             server.transport.close()
+        while self.hold_data:
+            await asyncio.sleep(0.02)
         return "250 Message accepted"
 
     def connection_json(self, password: str = PASSWORD) -> str:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -221,6 +226,50 @@ def test_a_message_left_sending_by_a_killed_run_becomes_unknown_and_is_not_sent(
     assert messages(shop_db) == [("P-1", "waybill", "buyer1@example.com", "unknown", 1),
                                  ("P-2", "waybill", "buyer2@example.com", "sent", 1)]
     assert "the buyer may have it" in scalar(shop_db, "SELECT last_error FROM buyer_messages WHERE state = 'unknown'")
+
+
+CHILD = """
+import sys
+import sqlalchemy as sa
+from shopsync.core.config import ShopSettings
+from shopsync.orders.fulfilment.notify import send_buyer_messages
+from shopsync.transport.smtp import smtp_connection
+
+send_buyer_messages(sa.create_engine(sys.argv[1]), ShopSettings.model_validate_json(sys.argv[2]), smtp_connection())
+"""
+
+
+def wait_for(condition, what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_kill_9_while_the_server_takes_the_mail_then_a_rerun(shop_db: Engine, db_url: str,
+                                                             smtp_server: SmtpServer) -> None:
+    shipped(shop_db, "P-1", buyer(1), "20450000000001")
+    shipped(shop_db, "P-2", buyer(2), "20450000000002")
+    smtp_server.hold_data = True                 # the server has P-1's mail and keeps its answer back
+    child = subprocess.Popen([sys.executable, "-c", CHILD, db_url, shop().model_dump_json()],
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    try:
+        wait_for(lambda: len(smtp_server.received) == 1, "the child's mail never reached the server")
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+        smtp_server.hold_data = False
+    assert child.returncode == -signal.SIGKILL
+    assert messages(shop_db) == [("P-1", "waybill", "buyer1@example.com", "sending", 1)]
+    wait_for(lambda: not scalar(shop_db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                         " AND classid = 7420041"), "the killed run's lock was never released")
+
+    rerun = run(shop_db)
+
+    assert (rerun.sent, rerun.unknown) == (1, 1)
+    assert [mail.rcpt_tos for mail in smtp_server.received] == [["buyer1@example.com"], ["buyer2@example.com"]]
+    assert messages(shop_db) == [("P-1", "waybill", "buyer1@example.com", "unknown", 1),
+                                 ("P-2", "waybill", "buyer2@example.com", "sent", 1)]
 
 
 def test_a_line_broken_while_the_server_takes_the_mail_is_unknown_and_not_sent_again(
