@@ -167,7 +167,7 @@ def hand_over(client: smtplib.SMTP, connection: ConnectionInfo, envelope_from: s
         for recipient in recipients:
             code, reply = client.rcpt(recipient)
             if code not in (250, 251):
-                client.rset()
+                reset_quietly(client)
                 raise refusal(connection, "recipient", "refused the recipient", code, reply)
     except smtplib.SMTPResponseException as exc:
         raise refusal(connection, "server", "refused the envelope", exc.smtp_code, exc.smtp_error) from None
@@ -182,6 +182,14 @@ def hand_over(client: smtplib.SMTP, connection: ConnectionInfo, envelope_from: s
                                                       "(the server may have it)", exc)) from None
     if code != 250:
         raise refusal(connection, "message", "refused the message", code, reply)
+
+
+def reset_quietly(client: smtplib.SMTP) -> None:
+    """RSET after a refused recipient; a server gone meanwhile must not hide the refusal."""
+    try:
+        client.rset()
+    except (OSError, smtplib.SMTPException):
+        pass
 
 
 def close_client(client: smtplib.SMTP) -> None:
