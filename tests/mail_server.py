@@ -1,8 +1,13 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 requiring a login, set as the Airflow Connection smtp_default:
-for the alert tests (tests/airflow/) and the DAG runs that send one (tests/dags/)."""
+for the alert tests (tests/airflow/), the DAG runs that send one (tests/dags/) and the buyer mail
+(tests/transport/test_smtp.py, tests/orders/fulfilment/). Faults: `rcpt_replies` (address -> reply, e.g.
+"550 5.1.1 no such user"), `data_reply` (the reply to every DATA), `drop_after_data` (the server keeps the
+message but closes the connection before its answer), `hold_data` (the server keeps the message and waits
+with its answer while this is true: a client can be killed meanwhile)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -51,11 +56,28 @@ class SmtpServer:
     port: int
     received: list[ReceivedMail] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rcpt_replies: dict[str, str] = field(default_factory=dict)
+    data_reply: str | None = None
+    drop_after_data: bool = False
+    hold_data: bool = False
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802 - aiosmtpd's
+                          rcpt_options: list[str]) -> str:
+        if reply := self.rcpt_replies.get(address):
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+        if self.data_reply:
+            return self.data_reply
         login = session.auth_data.login.decode() if isinstance(session.auth_data, LoginPassword) else None
         with self.lock:
             self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content, login))
+        if self.drop_after_data:
+            server.transport.close()
+        while self.hold_data:
+            await asyncio.sleep(0.02)
         return "250 Message accepted"
 
     def connection_json(self, password: str = PASSWORD) -> str:

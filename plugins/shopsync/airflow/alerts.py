@@ -34,7 +34,6 @@ This module imports Airflow lazily (inside functions), like `shopsync.airflow.ta
 from __future__ import annotations
 
 import logging
-import os
 import re
 import socket
 from collections.abc import Callable, Iterable, Mapping
@@ -45,11 +44,11 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from shopsync.core.paths import include_dir
+from shopsync.transport.smtp import SMTP_CONN_ID_ENV as SMTP_CONN_ID_ENV  # the tests read it here
+from shopsync.transport.smtp import smtp_conn_id
 
 log = logging.getLogger(__name__)
 
-SMTP_CONN_ID_ENV = "SHOPSYNC_ALERT_SMTP_CONN_ID"
-DEFAULT_SMTP_CONN_ID = "smtp_default"
 DEFAULT_SENDER = "shopsync@localhost"
 TEXT_TEMPLATE = "alert_email.txt.j2"
 HTML_TEMPLATE = "alert_email.html.j2"
@@ -182,10 +181,6 @@ class FailureAlert:
 def make_failure_alert(recipients: Iterable[str], shop_id: str) -> Callable[[Mapping[str, Any]], None]:
     """An `on_failure_callback` mailing a shop's task failures to `recipients` (none: only logs)."""
     return FailureAlert(recipients=tuple(recipients), shop_id=shop_id)
-
-
-def smtp_conn_id() -> str:
-    return os.environ.get(SMTP_CONN_ID_ENV, "").strip() or DEFAULT_SMTP_CONN_ID
 
 
 # --- the report ----------------------------------------------------------------------------------
