@@ -217,17 +217,19 @@ def test_a_shipment_without_a_status_change_for_stuck_days_is_listed_not_flagged
     assert invoice(shop_db, invoice_id)[2] is False
 
 
-def test_a_batch_the_carrier_fails_loses_nothing_the_others_gave(shop_db, tmp_path, nova_poshta_api):
+@pytest.mark.parametrize("fault", ["500", "timeout"])
+def test_a_batch_the_carrier_fails_loses_nothing_the_others_gave(shop_db, tmp_path, nova_poshta_api, fault):
     shop = tracking_shop(tmp_path, track_batch=2)
     made = [shipped_at(shop_db, nova_poshta_api, f"F-{n}", [line(102, "1")]) for n in range(3)]
     for _, _, waybill in made:
         nova_poshta_api.set_status(waybill, "9")
-    nova_poshta_api.fail_next("500")
+    nova_poshta_api.fail_next(fault, delay=3)
 
     with pytest.raises(TrackingIncomplete) as failed:
         track(shop_db, shop, nova_poshta_api)
 
     assert failed.value.retryable and API_KEY not in str(failed.value)
+    assert [len(call) for call in tracking_calls(nova_poshta_api)] == [2, 1]
     assert (failed.value.summary.tracked, failed.value.summary.delivered, len(failed.value.summary.errors)) == (1, 1, 1)
     assert [invoice(shop_db, invoice_id)[0] for invoice_id, _, _ in made] == ["shipped", "shipped", "delivered"]
     summary = track(shop_db, shop, nova_poshta_api)

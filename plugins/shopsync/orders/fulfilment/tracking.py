@@ -129,13 +129,13 @@ def track_open(engine: Engine, shop: ShopSettings, open_carrier: OpenCarrier = d
     for kind, group in groupby(rows, key=lambda row: row.carrier):
         try:
             settings = shop.carrier(kind)
-        except ShopsyncError as exc:          # the shop's file no longer names this carrier
+            carrier = open_carrier(settings)
+        except ShopsyncError as exc:          # the shop's file no longer names it, its Connection is missing ...
             failures.append(exc)
-            summary.errors.append(str(exc))
+            summary.errors.append(f"{kind}: {exc}")
             continue
         step = _Pass(kind, status_map(kind, settings.status_map), shop.fulfilment.stuck_days, moment, summary)
-        failures += _track_carrier(engine, open_carrier(settings), settings, step, list(group),
-                                   shop.fulfilment.track_batch)
+        failures += _track_carrier(engine, carrier, settings, step, list(group), shop.fulfilment.track_batch)
     _after_pass(engine, shop, moment, summary)
     log.info("shop %s: %s", shop.id, summary.line())
     _raise_for(failures, summary)
