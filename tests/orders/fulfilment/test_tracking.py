@@ -73,6 +73,18 @@ def test_250_open_waybills_take_three_tracking_calls_and_each_status_is_stored_o
     assert count(shop_db, "shipment_status_history") == 250
 
 
+def test_a_status_repeated_with_a_newer_time_is_stored_once(shop_db, shop, nova_poshta_api):
+    _, shipment_id, waybill = shipped_at(shop_db, nova_poshta_api, "T-1", [line(102, "1")])
+    nova_poshta_api.set_status(waybill, "5")
+    track(shop_db, shop, nova_poshta_api)
+    later = (nova_poshta_api.now() + timedelta(hours=5)).strftime("%Y-%m-%d %H:%M:%S")
+    nova_poshta_api.set_status(waybill, "5", TrackingUpdateDate=later)
+    assert track(shop_db, shop, nova_poshta_api).changed == 0
+    nova_poshta_api.set_status(waybill, "6")
+    track(shop_db, shop, nova_poshta_api)
+    assert history(shop_db, shipment_id) == [(waybill, "5", "in_transit"), (waybill, "6", "in_transit")]
+
+
 def test_an_unknown_code_is_stored_and_flagged_once_and_the_run_goes_on(shop_db, shop, nova_poshta_api):
     odd_invoice, odd, odd_waybill = shipped_at(shop_db, nova_poshta_api, "U-1", [line(102, "1")])
     fine_invoice, _, fine_waybill = shipped_at(shop_db, nova_poshta_api, "U-2", [line(102, "1")])
