@@ -325,7 +325,7 @@ def cmd_return(args: argparse.Namespace) -> int:
     shop, engine = get_shop(args.shop), get_engine()
     invoice_id = args.id if args.id is not None else invoice_of_number(engine, shop.id, args.invoice)
     returned = record_return(engine, shop, invoice_id)
-    goods = ", ".join(f"good {good_id}: {quantity:g}" for good_id, quantity in sorted(returned.items()))
+    goods = ", ".join(f"good {good_id}: {quantity.normalize():f}" for good_id, quantity in sorted(returned.items()))
     print(f"invoice {args.invoice or invoice_id} returned; back on hand: {goods or 'nothing recorded as shipped'}")
     return 0
 

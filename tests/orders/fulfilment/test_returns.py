@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from orderdata import SHOP, execute, line, rows, scalar
-from trackdata import invoice, on_hand, shipped, tracking_shop
+from test_cli import run_cli
+from trackdata import cli_env, invoice, on_hand, shipped, tracking_shop
 
 from shopsync.core.errors import PermanentError
 from shopsync.orders.fulfilment.tracking import invoice_of_number, record_return, returned_places
@@ -74,3 +75,17 @@ def test_an_invoice_is_found_by_the_number_the_shop_knows(shop_db):
     assert invoice_of_number(shop_db, SHOP, "R-5") == invoice_id
     with pytest.raises(PermanentError, match=f"shop {SHOP} has no invoice R-404"):
         invoice_of_number(shop_db, SHOP, "R-404")
+
+
+def test_shopsync_return_by_the_shops_number(shop_db, db_url, tmp_path, shop):
+    invoice_id, _ = shipped(shop_db, "R-6", "20450000000006", [line(102, "3")])
+    env = cli_env(tmp_path, shop, db_url)
+
+    result = run_cli("return", "--shop", SHOP, "--invoice", "R-6", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "invoice R-6 returned; back on hand: good 102: 3"
+    assert on_hand(shop_db, 102, 1) == 10 and invoice(shop_db, invoice_id)[0] == "returned"
+    again = run_cli("return", "--shop", SHOP, "--id", str(invoice_id), env=env)
+    assert again.returncode == 2 and "is returned; only shipped or refused invoices" in again.stderr
+    assert on_hand(shop_db, 102, 1) == 10

@@ -8,12 +8,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import yaml
 from fake_nova_poshta import API_KEY
 from orderdata import SHOP, count, execute, line, rows, scalar
 from test_cli import run_cli
 from trackdata import (
-    CARRIER,
+    cli_env,
     invoice,
     on_hand,
     opener,
@@ -261,16 +260,8 @@ def test_the_summary_is_json_and_one_line(shop_db, shop, nova_poshta_api):
 def test_shopsync_track_prints_the_summary(shop_db, db_url, tmp_path, shop, nova_poshta_api):
     invoice_id, _, waybill = shipped_at(shop_db, nova_poshta_api, "K-1", [line(102, "1")])
     nova_poshta_api.set_status(waybill, "9")
-    settings = shop.model_dump(mode="json", exclude_none=True, by_alias=True)
-    settings["carrier"] = settings.pop("carriers", [CARRIER])
-    (tmp_path / "shops").mkdir()
-    (tmp_path / "shops" / f"{SHOP}.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
-    host, port = nova_poshta_api.base_url.removeprefix("http://").split(":")
-    connection = {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "password": API_KEY}
-    env = {"SHOPSYNC_DB_URL": db_url, "SHOPSYNC_SHOPS_DIR": str(tmp_path / "shops"),
-           "AIRFLOW_CONN_NOVA_POSHTA_TEST": json.dumps(connection)}
 
-    result = run_cli("track", "--shop", SHOP, env=env)
+    result = run_cli("track", "--shop", SHOP, env=cli_env(tmp_path, shop, db_url, nova_poshta_api))
 
     assert result.returncode == 0, result.stderr
     assert "tracking: 1 shipment(s) tracked, 1 changed, 1 delivered" in result.stdout

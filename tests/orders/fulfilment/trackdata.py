@@ -3,11 +3,13 @@ waybills are real documents at the fake Nova Poshta (made with the adapter's cre
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
+import yaml
 from fake_nova_poshta import API_KEY, KYIV_BRANCH_33_REF, KYIV_REF, SENDER
 from orderdata import KNOWN_PHONE, SHOP, TODAY, WAREHOUSES, execute, line, order, scalar
 from test_ingest import shop_settings
@@ -99,3 +101,19 @@ def tracking_calls(server) -> list[list[str]]:
     """The document numbers of each getStatusDocuments call the fake received."""
     return [[d["DocumentNumber"] for d in r.json["methodProperties"]["Documents"]]
             for r in server.logged("POST") if r.json.get("calledMethod") == "getStatusDocuments"]
+
+
+def cli_env(tmp_path: Path, shop: ShopSettings, db_url: str, server=None) -> dict[str, str]:
+    """Environment for `shopsync` in a subprocess: the shop's file in a directory of its own, the database, and the
+    fake's Connection."""
+    settings = shop.model_dump(mode="json", exclude_none=True)
+    settings["carrier"] = settings.pop("carriers")
+    directory = tmp_path / "shops"
+    directory.mkdir(exist_ok=True)
+    (directory / f"{shop.id}.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
+    env = {"SHOPSYNC_DB_URL": db_url, "SHOPSYNC_SHOPS_DIR": str(directory)}
+    if server is not None:
+        host, port = server.base_url.removeprefix("http://").split(":")
+        env["AIRFLOW_CONN_NOVA_POSHTA_TEST"] = json.dumps(
+            {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "password": API_KEY})
+    return env
