@@ -84,6 +84,17 @@ def test_a_status_repeated_with_a_newer_time_is_stored_once(shop_db, shop, nova_
     assert history(shop_db, shipment_id) == [(waybill, "5", "in_transit"), (waybill, "6", "in_transit")]
 
 
+def test_tracking_asks_with_the_phone_the_waybill_was_made_for(shop_db, shop, nova_poshta_api):
+    _, shipment_id, waybill = shipped_at(shop_db, nova_poshta_api, "P-1", [line(102, "1")])
+    track(shop_db, shop, nova_poshta_api)
+    execute(shop_db, "UPDATE shipments SET request = CAST(:r AS jsonb) WHERE id = :s", s=shipment_id,
+            r=json.dumps({"client_key": "demo-P-1", "recipient": {"name": "Петренко Олена", "phone": "380991112233"}}))
+    track(shop_db, shop, nova_poshta_api)
+    phones = [r.json["methodProperties"]["Documents"][0]["Phone"] for r in nova_poshta_api.logged("POST")
+              if r.json.get("calledMethod") == "getStatusDocuments"]
+    assert phones == ["380675746830", "380991112233"]       # the buyer's, then the one the request names
+
+
 def test_an_unknown_code_is_stored_and_flagged_once_and_the_run_goes_on(shop_db, shop, nova_poshta_api):
     odd_invoice, odd, odd_waybill = shipped_at(shop_db, nova_poshta_api, "U-1", [line(102, "1")])
     fine_invoice, _, fine_waybill = shipped_at(shop_db, nova_poshta_api, "U-2", [line(102, "1")])
