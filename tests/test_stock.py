@@ -93,3 +93,13 @@ def test_lines_of_one_good_share_its_free_stock_in_line_order(engine, invoice_id
     assert [tuple(row) for row in rows] == [(1, 1, 2), (1, 2, 1), (3, 2, 2)]
     reserved = _exec(engine, "SELECT line_no, reserved_qty FROM invoice_lines ORDER BY line_no").all()
     assert [tuple(row) for row in reserved] == [(1, 3), (2, 0), (3, 2)]
+
+
+def test_return_goods_puts_each_place_back_on_hand_once_summed(engine, invoice_id):
+    _exec(engine, "DELETE FROM stock WHERE good_id = 11")
+    with engine.begin() as conn:
+        back = stock.return_goods(conn, [(10, 2, Decimal(1)), (11, 1, Decimal(2)), (10, 2, Decimal(3)),
+                                         (10, 1, Decimal(0))])
+    assert back == {10: 4, 11: 2}
+    found = _exec(engine, "SELECT good_id, warehouse_id, on_hand FROM stock ORDER BY 1, 2").all()
+    assert [tuple(row) for row in found] == [(10, 1, 2), (10, 2, 7), (10, 3, 4), (11, 1, 2)]

@@ -337,6 +337,36 @@ def cmd_categories(args: argparse.Namespace) -> int:
     return import_command(get_engine(), shop, args.channel, Path(args.file), sys.stdout, sys.stderr)
 
 
+def cmd_track(args: argparse.Namespace) -> int:
+    """One tracking pass by hand: what the carriers say about the shop's open shipments, applied."""
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.tracking import TrackingIncomplete, TrackingRefused, track_open
+
+    try:
+        summary = track_open(get_engine(), get_shop(args.shop))
+    except (TrackingIncomplete, TrackingRefused) as exc:
+        summary = exc.summary
+        print("\n".join([summary.line(), *summary.details()]))
+        raise
+    print("\n".join([summary.line(), *summary.details()]))
+    return 0
+
+
+def cmd_return(args: argparse.Namespace) -> int:
+    """A person confirms a refused parcel's goods are back in the warehouse."""
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.tracking import invoice_of_number, record_return
+
+    shop, engine = get_shop(args.shop), get_engine()
+    invoice_id = args.id if args.id is not None else invoice_of_number(engine, shop.id, args.invoice)
+    returned = record_return(engine, shop, invoice_id)
+    goods = ", ".join(f"good {good_id}: {quantity.normalize():f}" for good_id, quantity in sorted(returned.items()))
+    print(f"invoice {args.invoice or invoice_id} returned; back on hand: {goods or 'nothing recorded as shipped'}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shopsync.demo import run_demo
 
@@ -423,6 +453,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "e-mails, and the report (what shipped, waits, is stuck; COD owed)")
     fulfil.add_argument("--shop", required=True)
     fulfil.set_defaults(handler=cmd_fulfil)
+
+    track = commands.add_parser("track", help="one tracking pass: carrier statuses of open shipments applied")
+    track.add_argument("--shop", required=True)
+    track.set_defaults(handler=cmd_track)
+
+    goods_back = commands.add_parser("return", help="confirm a refused parcel's goods are back: stock on hand")
+    goods_back.add_argument("--shop", required=True)
+    which = goods_back.add_mutually_exclusive_group(required=True)
+    which.add_argument("--invoice", help="the invoice's number as the shop knows it (e.g. PROM-123)")
+    which.add_argument("--id", type=int, help="the invoice's internal id")
+    goods_back.set_defaults(handler=cmd_return)
     return parser
 
 

@@ -101,6 +101,33 @@ def ship_invoice(conn: sa.Connection, invoice_id: int) -> dict[int, Decimal]:
     return _sum_by_good(shipped)
 
 
+def return_goods(conn: sa.Connection, places: Iterable[tuple[int, int, Decimal]]) -> dict[int, Decimal]:
+    """Goods back in the warehouse (a returned parcel): on hand grows by each (good_id, warehouse_id, quantity);
+    returns the quantity per good.
+
+    The stock rows are locked in (good_id, warehouse_id) order first, the order every reservation and shipment
+    takes them in, so a return never deadlocks an order being reserved at the same moment.
+    """
+    by_place: dict[tuple[int, int], Decimal] = {}
+    for good_id, warehouse_id, quantity in places:
+        if quantity > 0:
+            place = (int(good_id), int(warehouse_id))
+            by_place[place] = by_place.get(place, Decimal(0)) + Decimal(quantity)
+    if not by_place:
+        return {}
+    ordered = sorted(by_place)
+    lock_stock(conn, {good for good, _ in ordered}, {warehouse for _, warehouse in ordered})
+    conn.execute(_statement("increase_on_hand"), {
+        "good_ids": [good for good, _ in ordered],
+        "warehouse_ids": [warehouse for _, warehouse in ordered],
+        "quantities": [by_place[place] for place in ordered],
+    })
+    totals: dict[int, Decimal] = {}
+    for (good_id, _), quantity in by_place.items():
+        totals[good_id] = totals.get(good_id, Decimal(0)) + quantity
+    return totals
+
+
 def _sum_by_good(rows: Iterable[sa.Row]) -> dict[int, Decimal]:
     totals: dict[int, Decimal] = {}
     for row in rows:

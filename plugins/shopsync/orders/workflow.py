@@ -64,14 +64,18 @@ def ship(
     return note_id
 
 
-def deliver(conn: sa.Connection, invoice_id: int, cod_received: bool) -> None:
-    """The carrier delivered. Cash on delivery received makes the invoice paid; missing, it needs attention."""
+def deliver(conn: sa.Connection, invoice_id: int, cod_received: bool, cod_pending: bool = False) -> None:
+    """The carrier delivered. Cash on delivery received makes the invoice paid; missing, it needs attention.
+
+    `cod_pending`: the carrier pays COD out days after the delivery (the tracking pass records it when it
+    does, and flags it only when it is still missing `fulfilment.stuck_days` later), so it is not missing yet.
+    """
     invoice = _require(conn, invoice_id, ("shipped",), "delivered")
     conn.execute(sql_statement("orders/deliver_notes.sql"), {"invoice_id": invoice_id, "cod_received": cod_received})
     conn.execute(sql_statement("orders/mark_invoice_delivered.sql"), {
         "invoice_id": invoice_id,
         "cod_received": cod_received,
-        "cod_missing": invoice.payment_status == "cod" and not cod_received,
+        "cod_missing": invoice.payment_status == "cod" and not cod_received and not cod_pending,
     })
 
 
