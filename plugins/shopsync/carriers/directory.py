@@ -32,15 +32,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.carriers.base import Branch, City, DirectorySource
+from shopsync.carriers.base import DIRECTORY_KINDS, Branch, City, DirectorySource, carrier_name
 from shopsync.core.errors import ConfigError, PermanentError
 from shopsync.core.sql import sql_statement
 
 log = logging.getLogger(__name__)
 
-CARRIER_NAMES = {"nova_poshta": "Nova Poshta", "ukrposhta": "Ukrposhta"}
-# Carriers whose adapter lists a directory (DirectorySource); Ukrposhta is addressed by postcode instead.
-DIRECTORY_KINDS = ("nova_poshta",)
 BATCH_SIZE = 1_000
 MAX_CLOSED_SHARE = 0.5          # a refresh closing more than this share of the open rows is refused
 
@@ -167,18 +164,16 @@ def open_directory(kind: str, conn_id: str | None = None, *,
     if kind not in DIRECTORY_KINDS:
         raise ConfigError(f"{carrier_name(kind)} has no directory to copy (ours: {', '.join(DIRECTORY_KINDS)}); "
                           "its waybills are addressed by the post office's postcode")
-    shops, _ = scan_shops()
+    shops, problems = scan_shops()
     users = [carrier for shop in shops for carrier in shop.carriers if carrier.kind == kind]
     if not users:
-        raise ConfigError(f"no shop uses {carrier_name(kind)} (`carrier:` in a shop file): no settings to connect")
+        why = f" ({len(problems)} shop file(s) invalid, e.g. {problems[0]})" if problems else ""
+        raise ConfigError(f"no shop uses {carrier_name(kind)} (`carrier:` in a shop file): no settings to "
+                          f"connect with{why}")
     settings = users[0] if conn_id is None else users[0].model_copy(update={"conn_id": conn_id})
     if open_carrier is None:
         from shopsync.carriers.connect import open_carrier
     return open_carrier(settings)
-
-
-def carrier_name(kind: str) -> str:
-    return CARRIER_NAMES.get(kind, kind)
 
 
 # --- resolving a place ------------------------------------------------------------------------------------------
@@ -279,6 +274,16 @@ def _one_branch(candidates: Sequence[sa.Row], wanted: BranchNumber) -> sa.Row | 
         if len(of_kind) == 1:
             return of_kind[0]
     return None
+
+
+def describe(place: Place | Unresolved) -> str:
+    """One line for a person: where the waybill would go, or why it cannot be addressed."""
+    if isinstance(place, Unresolved):
+        return f"not resolved: {place.reason}"
+    where = place.city_name + (f" (city ref {place.city_ref})" if place.city_ref else "")
+    branch = f", branch №{place.branch_number}" if place.branch_number else ""
+    branch += f" (ref {place.branch_ref})" if place.branch_ref else ""
+    return where + branch + (f", postcode {place.postcode}" if place.postcode else "")
 
 
 def _ukrposhta_place(city: str | None, branch: str | None, address: str | None) -> Place | Unresolved:
