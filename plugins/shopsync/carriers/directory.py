@@ -212,7 +212,7 @@ def resolve_place(conn: sa.Connection, carrier: str, city: str | None, branch: s
 
 def _place_by_text(conn: sa.Connection, carrier: str, city: str | None, branch: str | None,
                    address: str | None) -> Place | Unresolved:
-    wanted = branch_number(branch) or branch_number(address)
+    wanted = branch_number(branch) or branch_number(address, named_only=True)
     asked = parse_city(city)
     if asked is None:
         return Unresolved(f"no city given for the {carrier_name(carrier)} branch")
@@ -233,7 +233,7 @@ def _place_by_text(conn: sa.Connection, carrier: str, city: str | None, branch: 
         areas = ", ".join(_area_shown(by_city[ref]) for ref in found_in)
         return Unresolved(f"city {_shown(city)!r} is ambiguous in the {carrier_name(carrier)} directory: "
                           f"{len(found_in)} cities of that name have a branch №{wanted.number} ({areas}); "
-                          "give the oblast, e.g. 'Бровари, Київська обл.'")
+                          f"give the oblast, e.g. '{by_city[found_in[0]].name}, {_area_shown(by_city[found_in[0]])}'")
     chosen = _one_branch(candidates, wanted)
     if chosen is None:
         return Unresolved(f"several branches №{wanted.number} in {by_city[found_in[0]].name}: "
@@ -295,7 +295,7 @@ def _ukrposhta_place(city: str | None, branch: str | None, address: str | None) 
         return Unresolved(f"no Ukrposhta postcode (5 digits) in {texts or 'the order (no branch, no address)'}")
     if asked is None:
         return Unresolved(f"no city given for the Ukrposhta post office {code}")
-    return Place(None, asked.typed, None, None, code)
+    return Place(None, asked.name, None, None, code)
 
 
 def _shown(city: str | None) -> str:
@@ -337,6 +337,8 @@ def name_key(text: str | None) -> str:
 
 
 _SETTLEMENT_PREFIX = re.compile(r"^(?:місто|город|селище міського типу|селище|село|смт|пгт|с щ|сщ|м|г|с)(?:\.\s*|\s+)")
+_TYPED_PREFIX = re.compile(r"^(?:місто|город|селище міського типу|селище|село|смт|пгт|с-ще|сщ|м|г|с)(?:\.\s*|\s+)",
+                           re.IGNORECASE)
 _AREA = re.compile(r"^(?:(?P<city>.+?)\s+)?(?P<area>\S+(?:ська|цька|зька|ская|цкая|зкая))\s+(?:обл\.?|область)$")
 _AREA_ADJECTIVE = re.compile(r"^\S+(?:ська|цька|зька|ская|цкая|зкая)$")
 _AREA_WORDS = re.compile(r"\s+(?:обл\.?|область)$")
@@ -345,7 +347,8 @@ _DISTRICT = re.compile(r"(?:\bр н\b|\bр\.н\.|\bрайон\b|\bр н\.)")
 
 @dataclass(frozen=True)
 class AskedCity:
-    typed: str                      # the city as written, spaces collapsed ("м. Київ")
+    typed: str                      # the city as written, spaces collapsed ("м. Київ, Київська обл.")
+    name: str                       # its name as written, without "м." and the oblast ("Київ")
     key: str                        # the name as compared ("київ")
     area_key: str | None            # "київська" of "Київська обл."
     area_typed: str | None
@@ -355,7 +358,7 @@ def parse_city(text: str | None) -> AskedCity | None:
     """The city and its oblast hint from what a buyer or marketplace wrote: "м. Київ", "смт Гостомель",
     "Бровари, Київська обл.", "Бровари (Київська область)", "Київська обл., м. Бровари"."""
     typed = " ".join((text or "").split())
-    city_key = area = area_typed = None
+    city_key = name = area = area_typed = None
     for part in re.split(r"[,;()]", typed):
         key = name_key(part).rstrip(".")
         if not key or _DISTRICT.search(key):
@@ -364,17 +367,18 @@ def parse_city(text: str | None) -> AskedCity | None:
         if matched and area is None:
             area, area_typed = matched.group("area"), part.strip()
             key = matched.group("city") or ""
+            part = " ".join(part.split()[:len(key.split())])     # "Бровари" of "Бровари Київська обл."
         if key and city_key is None:
-            city_key = _without_prefix(key)
+            city_key, name = _without_prefix(key, _SETTLEMENT_PREFIX), _without_prefix(part.strip(), _TYPED_PREFIX)
         elif key and area is None and _AREA_ADJECTIVE.match(key):
             area, area_typed = key, part.strip()          # "Бровари, Київська"
-    if not city_key:
+    if not city_key or not name:
         return None
-    return AskedCity(typed, city_key, area, area_typed)
+    return AskedCity(typed, name, city_key, area, area_typed)
 
 
-def _without_prefix(key: str) -> str:
-    return _SETTLEMENT_PREFIX.sub("", key, count=1).strip() or key
+def _without_prefix(text: str, prefix: re.Pattern[str]) -> str:
+    return prefix.sub("", text, count=1).strip() or text
 
 
 def area_key(area: str | None) -> str | None:
@@ -399,12 +403,13 @@ _ONLY_NUMBER = re.compile(r"^\s*(?P<number>\d{1,5})\s*$")
 _POSTCODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
 
 
-def branch_number(text: str | None) -> BranchNumber | None:
+def branch_number(text: str | None, *, named_only: bool = False) -> BranchNumber | None:
     """The branch's number in "Відділення №33", "№ 33: вул. ...", "відділення 33", "Поштомат 5012", "33"; None
-    when the text holds none (a marketplace's id, a street address)."""
+    when the text holds none (a marketplace's id, a street address). `named_only`: only a number the text calls
+    a branch's (an address's "буд. №5" is a house)."""
     if not text:
         return None
-    for pattern in (_WORD_NUMBER, _SIGN_NUMBER, _ONLY_NUMBER):
+    for pattern in (_WORD_NUMBER,) if named_only else (_WORD_NUMBER, _SIGN_NUMBER, _ONLY_NUMBER):
         matched = pattern.search(text)
         if matched:
             number = matched.group("number").lstrip("0") or "0"
