@@ -4,7 +4,7 @@ SELECT i.id, i.external_number, i.status, i.payment_status, i.total, i.currency,
        coalesce(i.delivery_city, c.city) AS city,
        coalesce(i.delivery_branch, c.np_branch) AS branch,
        i.delivery_branch_ref AS branch_ref,
-       concat_ws(' ', c.zip, coalesce(i.delivery_address, c.address)) AS address,
+       i.delivery_address, c.address AS customer_address, c.zip,
        c.full_name, c.email,
        coalesce(i.content #>> '{customer,phones,0}', p.phone_e164) AS phone,
        coalesce(pay.prepaid, 0) AS prepaid

@@ -36,7 +36,9 @@ class InvoiceFacts:
     city: str | None
     branch: str | None
     branch_ref: str | None
-    address: str | None
+    address: str | None                  # the invoice's delivery address
+    customer_address: str | None
+    zip: str | None
     name: str | None
     phone: str | None                    # E.164 as stored: +380...
     email: str | None
@@ -48,7 +50,8 @@ def invoice_facts(conn: sa.Connection, invoice_id: int) -> InvoiceFacts:
         raise PermanentError(f"invoice {invoice_id} does not exist")
     return InvoiceFacts(id=row.id, number=row.external_number, status=row.status, payment_status=row.payment_status,
                         total=row.total, prepaid=row.prepaid, city=row.city, branch=row.branch,
-                        branch_ref=row.branch_ref, address=row.address or None, name=row.full_name,
+                        branch_ref=row.branch_ref, address=row.delivery_address, customer_address=row.customer_address,
+                        zip=row.zip, name=row.full_name,
                         phone=row.phone, email=row.email)
 
 
@@ -69,12 +72,20 @@ def build_recipient(conn: sa.Connection, carrier: str, facts: InvoiceFacts) -> R
     if phone is None:
         return Unresolved(f"the buyer's phone {facts.phone!r} is not a Ukrainian number (380XXXXXXXXX)"
                           if facts.phone else "the buyer has no phone number")
-    place = resolve_place(conn, carrier, facts.city, facts.branch, facts.branch_ref, facts.address)
+    place = resolve_place(conn, carrier, facts.city, facts.branch, facts.branch_ref, _address(carrier, facts))
     if isinstance(place, Unresolved):
         return place
     return Recipient(name=name, phone=phone, city_name=place.city_name, city_ref=place.city_ref,
                      branch_ref=place.branch_ref, branch_number=place.branch_number, postcode=place.postcode,
                      email=facts.email)
+
+
+def _address(carrier: str, facts: InvoiceFacts) -> str | None:
+    """The address text resolve_place may read: for Ukrposhta (a postcode) the customer's zip and address too; for
+    a Nova Poshta branch only the invoice's delivery address (a street address's house number is no branch)."""
+    if carrier == "ukrposhta":
+        return " ".join(text for text in (facts.address or facts.customer_address, facts.zip) if text) or None
+    return facts.address
 
 
 def cod_amount(facts: InvoiceFacts) -> Decimal | None:
