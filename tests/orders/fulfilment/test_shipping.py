@@ -3,6 +3,7 @@ directory cannot resolve, refusals, stock and the cost price of the sale."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -173,6 +174,37 @@ def test_a_creating_shipment_the_carrier_never_got_is_created_with_its_intent(sh
     assert [number for number, _ in summary.shipped] == ["NP-8"] and len(np.documents()) == 1
     assert np.documents()[0]["fields"]["RecipientAddress"] == KYIV_BRANCH_33_REF   # the intent's request, not a new one
     assert shipment(shop_db, invoice_id).attempts == 2
+
+
+def test_a_creation_cut_off_yesterday_is_sent_with_today_s_date(shop_db, shop, np):
+    invoice_id = ordered(shop_db, "NP-14")
+    requested(shop_db, shop, invoice_id)
+    np.fail_next("500", path="/v2.0/json*")
+    with pytest.raises(shipping.ShippingIncomplete):
+        ship(shop_db, shop, np)
+
+    tomorrow = SHIP_DATE + timedelta(days=1)
+    summary = shipping.ship_ready(shop_db, shop, open_carrier=opener(np.base_url), today=tomorrow)
+
+    assert [number for number, _ in summary.shipped] == ["NP-14"]
+    assert np.documents()[0]["fields"]["DateTime"] == tomorrow.strftime("%d.%m.%Y")
+    row = shipment(shop_db, invoice_id)
+    assert (row.ship_date, row.request["ship_date"]) == (tomorrow, tomorrow.isoformat())
+
+
+def test_a_cut_off_creation_of_an_invoice_cancelled_meanwhile_is_not_made(shop_db, shop, np):
+    invoice_id = ordered(shop_db, "NP-15")
+    requested(shop_db, shop, invoice_id)
+    np.fail_next("500", path="/v2.0/json*")
+    with pytest.raises(shipping.ShippingIncomplete):
+        ship(shop_db, shop, np)
+    execute(shop_db, "UPDATE invoices SET status = 'cancelled' WHERE id = :i", i=invoice_id)   # outside shopsync
+
+    summary = ship(shop_db, shop, np)
+
+    assert summary.failed[0][0] == "NP-15" and "became cancelled" in summary.failed[0][1]
+    assert np.documents() == [] and saves(np) == 1
+    assert shipment(shop_db, invoice_id).state == "failed" and invoice(shop_db, invoice_id).needs_attention
 
 
 def test_cost_price_on_the_delivery_note_is_that_of_the_moment_it_shipped(shop_db, shop, np):

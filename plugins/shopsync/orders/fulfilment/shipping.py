@@ -173,6 +173,8 @@ def _ship_one(engine: Engine, shop: ShopSettings, shipment_id: int, carrier_of: 
         if shipment is None:
             return                                  # another session holds it or it moved on
         look_first = shipment.state == "creating"
+        if not look_first and shipment.invoice_status != "ready":
+            return                                  # changed since it was listed
         if not look_first:
             planned = _plan(conn, shop, shipment, ship_date)
             if planned == "unpaid":
@@ -185,7 +187,7 @@ def _ship_one(engine: Engine, shop: ShopSettings, shipment_id: int, carrier_of: 
             shipment = waybills.mark_intent(conn, shipment, planned)
     # the intent is committed: whatever happens from here, the next run looks at the carrier first
     try:
-        outcome = waybills.create_once(engine, carrier_of(shipment.carrier), shipment, look_first)
+        outcome = waybills.create_once(engine, carrier_of(shipment.carrier), shipment, look_first, ship_date)
     except RemoteError as error:
         waybills.note_error(engine, shipment.id, str(error))
         summary.pending.append((shipment.number, str(error)))

@@ -57,6 +57,7 @@ class Claimed:
     client_key: str
     invoice_id: int
     number: str                               # the order number, as the shop knows it
+    invoice_status: str
     ship_date: date | None
     weight_kg: Decimal | None
     seats: int | None
@@ -98,7 +99,8 @@ def claim(conn: sa.Connection, shipment_id: int) -> Claimed | None:
     if row is None:
         return None
     return Claimed(id=row.id, state=row.state, carrier=row.carrier, client_key=row.client_key,
-                   invoice_id=row.invoice_id, number=row.external_number, ship_date=row.ship_date,
+                   invoice_id=row.invoice_id, number=row.external_number, invoice_status=row.invoice_status,
+                   ship_date=row.ship_date,
                    weight_kg=row.weight_kg, seats=row.seats,
                    request=request_from_json(row.request) if row.request else None)
 
@@ -115,12 +117,16 @@ def mark_intent(conn: sa.Connection, shipment: Claimed, request: WaybillRequest)
     return replace(shipment, state="creating", ship_date=request.ship_date, request=request)
 
 
-def create_once(engine: Engine, carrier: Carrier, shipment: Claimed, look_first: bool) -> Outcome:
+def create_once(engine: Engine, carrier: Carrier, shipment: Claimed, look_first: bool,
+                today: date | None = None) -> Outcome:
     """Steps 2 and 3 for a shipment whose intent is committed; `look_first`: it was found 'creating' (an earlier
     run may have created the document). RemoteError (no useful answer) propagates with the shipment left
-    'creating'; RemoteRejected marks it failed and flags the invoice."""
-    request = shipment.request
-    if request is None or shipment.ship_date is None:
+    'creating'; RemoteRejected marks it failed and flags the invoice.
+
+    Found 'creating' and not at the carrier: created now with the intent's request, dated `today` when its day
+    has passed (a carrier refuses a ship date in the past); not created at all when the invoice is no longer
+    ready (changed outside shopsync meanwhile): failed and flagged instead."""
+    if shipment.request is None or shipment.ship_date is None:
         raise ShopsyncError(f"shipment {shipment.id} has no intent to carry out")
     if look_first:
         found = carrier.find_waybill(shipment.client_key, shipment.ship_date)
@@ -128,15 +134,31 @@ def create_once(engine: Engine, carrier: Carrier, shipment: Claimed, look_first:
             log.info("shipment %s (%s): %s already has waybill %s", shipment.id, shipment.number, carrier.kind,
                      found.number)
             return record(engine, shipment, found, recognised=True)
-        with engine.begin() as conn:
-            conn.execute(sql_statement("fulfilment/count_attempt.sql"), {"shipment_id": shipment.id})
+        if shipment.invoice_status != "ready":
+            reason = (f"the invoice became {shipment.invoice_status} while its waybill was being made; "
+                      f"{CARRIER_NAMES.get(carrier.kind, carrier.kind)} has none, so none was made")
+            fail(engine, shipment, reason)
+            return Outcome("failed", reason=reason)
+        shipment = _again(engine, shipment, today)
     try:
-        waybill = carrier.create_waybill(request)
+        waybill = carrier.create_waybill(shipment.request)
     except RemoteRejected as rejected:
         reason = f"{CARRIER_NAMES.get(carrier.kind, carrier.kind)} refused the waybill: {rejected}"
         fail(engine, shipment, reason)
         return Outcome("failed", reason=reason)
     return record(engine, shipment, waybill, recognised=False)
+
+
+def _again(engine: Engine, shipment: Claimed, today: date | None) -> Claimed:
+    """Another create call for a shipment the carrier has no document of; a passed ship date moves to today."""
+    assert shipment.request is not None and shipment.ship_date is not None
+    request = shipment.request
+    if today is not None and shipment.ship_date < today:
+        request = replace(request, ship_date=today)
+    with engine.begin() as conn:
+        conn.execute(sql_statement("fulfilment/count_attempt.sql"), {
+            "shipment_id": shipment.id, "ship_date": request.ship_date, "request": request_json(request)})
+    return replace(shipment, ship_date=request.ship_date, request=request)
 
 
 def record(engine: Engine, shipment: Claimed, waybill: Waybill, recognised: bool) -> Outcome:
