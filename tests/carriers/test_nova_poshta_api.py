@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date, datetime
 from decimal import Decimal
@@ -346,3 +347,30 @@ def test_paging_stops_when_the_server_ignores_it(nova_poshta_api, carrier):
     nova_poshta_api._cities = lambda props: original({})          # every page: the whole list
     cities = list(carrier.cities())
     assert len(cities) == 4 and len(nova_poshta_api.logged("POST")) == 1
+
+
+def test_open_carrier_connects_from_the_shop_settings(nova_poshta_api, monkeypatch):
+    from shopsync.carriers.connect import open_carrier
+
+    host, port = nova_poshta_api.base_url.removeprefix("http://").split(":")
+    monkeypatch.setenv("AIRFLOW_CONN_NOVA_POSHTA_DEMO", json.dumps(
+        {"conn_type": "http", "host": host, "port": int(port), "schema": "http", "password": API_KEY}))
+    carrier = open_carrier(SETTINGS, FAST)
+    assert isinstance(carrier, nova_poshta.NovaPoshta) and carrier.kind == "nova_poshta"
+    made = carrier.create_waybill(request(key="demo-PROM-18-1"))
+    assert made.number == nova_poshta_api.documents()[0]["IntDocNumber"]
+    assert API_KEY not in repr(carrier)
+
+
+def test_an_item_without_any_time_is_dated_the_start_of_today(carrier):
+    carrier.today = lambda: date(2026, 12, 7)
+    status = carrier.track([TrackedParcel("20450999999999", "380671112233")])[0]
+    assert (status.code, status.at) == ("3", datetime(2026, 12, 7, tzinfo=KYIV))
+
+
+def test_a_page_repeated_by_the_server_is_an_error_not_a_short_directory(nova_poshta_api, carrier):
+    carrier.page_size = 2
+    original = nova_poshta_api._cities
+    nova_poshta_api._cities = lambda props: original({**props, "Page": "1"})     # always the first page
+    with pytest.raises(RemoteError, match="page 2 repeats"):
+        list(carrier.cities())

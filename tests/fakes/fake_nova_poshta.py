@@ -178,7 +178,9 @@ class FakeNovaPoshta(FakeServer):
     # -- control -------------------------------------------------------------------------------------
 
     def documents(self, include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Every document created (in creation order), as the fake keeps it."""
+        """Every document created (in creation order), as the fake keeps it: Ref, IntDocNumber, client_key
+        (InfoRegClientBarcodes), fields (what save got), ship_date, CostOnSite, EstimatedDeliveryDate, deleted,
+        tracking (the full getStatusDocuments item), return_of (a return document: the original's number)."""
         with self.lock:
             return [copy.deepcopy(d) for d in self.docs.values() if include_deleted or not d["deleted"]]
 
@@ -225,8 +227,8 @@ class FakeNovaPoshta(FakeServer):
     def _cod_paid(self, track: dict[str, Any], now: datetime) -> None:
         track["LastTransactionStatusGM"] = "Виплачено"
         track["LastTransactionDateTimeGM"] = now.strftime("%Y-%m-%d %H:%M:%S")
-        amount = track["RedeliverySum"] or track["AfterpaymentOnGoodsCost"]
-        track["LastAmountTransferGM"] = str(amount)
+        amount = _number(track["RedeliverySum"]) or _number(track["AfterpaymentOnGoodsCost"]) or 0
+        track["LastAmountTransferGM"] = _num_out(amount, as_string=True)
         track["PaymentStatus"] = "Оплачено"
 
     def _return_document(self, doc: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -276,9 +278,10 @@ class FakeNovaPoshta(FakeServer):
         return json_response(envelope([], success=False, errors=[reason]), status=status)
 
     async def _control_status(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        doc = self.set_status(body["number"], body["code"], bool(body.get("create_return")),
-                              **(body.get("fields") or {}))
+        body = dict(await request.json())
+        number, code, create_return = body.pop("number"), body.pop("code"), bool(body.pop("create_return", False))
+        fields = {**(body.pop("fields", None) or {}), **body}     # tracking fields nested or at the top level
+        doc = self.set_status(number, code, create_return, **fields)
         return json_response(doc)
 
     async def _control_cod_refused(self, request: web.Request) -> web.Response:
@@ -314,7 +317,8 @@ class FakeNovaPoshta(FakeServer):
         fields = {key: value for key, value in props.items()}
         self._validate(fields)
         doc = self._new_document(fields, self.now())
-        answer = {"Ref": doc["Ref"], "CostOnSite": doc["CostOnSite"],
+        cost = str(doc["CostOnSite"]) if doc["serial"] % 2 else doc["CostOnSite"]     # "45" or 45
+        answer = {"Ref": doc["Ref"], "CostOnSite": cost,
                   "EstimatedDeliveryDate": doc["EstimatedDeliveryDate"], "IntDocNumber": doc["IntDocNumber"],
                   "TypeDocument": "InternetDocument"}
         return envelope([answer])
@@ -350,6 +354,7 @@ class FakeNovaPoshta(FakeServer):
         cost = _delivery_cost(fields)
         estimated = ship + timedelta(days=1 if fields.get("CityRecipient") == fields.get("CitySender") else 2)
         doc = {"Ref": str(uuid.uuid4()), "IntDocNumber": number, "serial": serial, "fields": fields,
+               "client_key": fields.get("InfoRegClientBarcodes") or None,
                "ship_date": ship.isoformat(), "created_at": now.isoformat(), "CostOnSite": cost,
                "EstimatedDeliveryDate": estimated.strftime("%d.%m.%Y"), "deleted": False}
         doc["tracking"] = self._tracking_item(doc, now)

@@ -244,18 +244,19 @@ class NovaPoshta:
                          max_weight_kg=_positive(item.get("PlaceMaxWeightAllowed")))
 
     def _pages(self, model: str, method: str) -> Iterator[dict[str, Any]]:
-        """Page by page until a short page, the totalCount, or a page with nothing new (a server that ignores
-        paging must not loop us forever)."""
+        """Page by page until a short page or the totalCount. A full page with nothing new (a server that
+        answers the same page again) is a RemoteError: a truncated list must not look like the directory."""
         seen: set[str] = set()
         page = 1
         while True:
             answer = self.call(model, method, {"Page": str(page), "Limit": str(self.page_size)})
             items = [i for i in _as_list(answer.get("data")) if isinstance(i, dict) and i.get("Ref")]
             new = [i for i in items if str(i["Ref"]) not in seen]
+            if items and not new and len(items) >= self.page_size:
+                raise RemoteError(f"{self.client.name}: {model}.{method} page {page} repeats an earlier page")
             seen.update(str(i["Ref"]) for i in new)
             yield from new
-            total = _decimal((answer.get("info") or {}).get("totalCount") if isinstance(answer.get("info"), dict)
-                             else None)
+            total = _total_count(answer)
             if not new or len(items) < self.page_size or (total is not None and len(seen) >= total):
                 return
             page += 1
@@ -312,6 +313,11 @@ def _return_number(item: dict[str, Any], code: str) -> str | None:
     if any(word in kind for word in RETURN_TYPE_WORDS) or (not kind and code in REFUSAL_CODES):
         return number
     return None
+
+
+def _total_count(answer: dict[str, Any]) -> Decimal | None:
+    info = answer.get("info")
+    return _decimal(info.get("totalCount")) if isinstance(info, dict) else None
 
 
 def _cod_amount(item: dict[str, Any]) -> Decimal | None:
