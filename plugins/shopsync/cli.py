@@ -362,6 +362,22 @@ def cmd_categories(args: argparse.Namespace) -> int:
     return import_command(get_engine(), shop, args.channel, Path(args.file), sys.stdout, sys.stderr)
 
 
+def cmd_carriers(args: argparse.Namespace) -> int:
+    """Refresh a carrier's directory, or show where an order's city and branch resolve (carriers/directory.py)."""
+    from shopsync.carriers import directory
+    from shopsync.core.db import get_engine
+
+    engine = get_engine()
+    if args.carriers_command == "refresh":
+        source = directory.open_directory(args.kind, args.conn_id)
+        print(directory.refresh(engine, source, allow_shrink=args.allow_shrink).line())
+        return 0
+    with engine.connect() as conn:
+        place = directory.resolve_place(conn, args.kind, args.city, args.branch, args.branch_ref, args.address)
+    print(directory.describe(place))
+    return 0 if isinstance(place, directory.Place) else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shopsync.demo import run_demo
 
@@ -445,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
         step.add_argument("--shop", required=True)
         step.add_argument("--channel", choices=["prom", "rozetka", "woocommerce"], help="one channel (default: all)")
         step.set_defaults(handler=cmd_channel)
+    add_carrier_commands(commands)
     return parser
 
 
@@ -477,6 +494,27 @@ def _fulfilment_commands(commands) -> None:
     pay.add_argument("--amount", type=Decimal, required=True)
     pay.add_argument("--reference", help="the transfer's reference (the same one twice counts once)")
     pay.set_defaults(handler=cmd_pay)
+
+
+def add_carrier_commands(commands: argparse._SubParsersAction) -> None:
+    """`shopsync carriers refresh|find`."""
+    from shopsync.core.fulfilment_settings import CARRIER_KINDS
+
+    carriers = commands.add_parser("carriers", help="the carriers' directories of cities and branches")
+    carrier_commands = carriers.add_subparsers(dest="carriers_command", required=True)
+    refresh = carrier_commands.add_parser("refresh", help="copy a carrier's cities and branches (as the weekly DAG)")
+    refresh.add_argument("--kind", required=True, choices=CARRIER_KINDS)
+    refresh.add_argument("--conn-id", help="Airflow Connection to use (default: the first shop's with this carrier)")
+    refresh.add_argument("--allow-shrink", action="store_true",
+                         help="accept an answer that closes more than half of the cities or branches")
+    refresh.set_defaults(handler=cmd_carriers)
+    find = carrier_commands.add_parser("find", help="where an order's city and branch resolve in the directory")
+    find.add_argument("--kind", required=True, choices=CARRIER_KINDS)
+    find.add_argument("--city", help="as the order names it, e.g. \"м. Київ\" or \"Петрівка, Одеська обл.\"")
+    find.add_argument("--branch", help="e.g. \"Відділення №33\", \"Поштомат 5012\", \"33\" (Ukrposhta: the postcode)")
+    find.add_argument("--branch-ref", help="the carrier's branch id a marketplace gave (Prom's recipient_warehouse_id)")
+    find.add_argument("--address", help="the order's address text (a branch number or postcode in it is used)")
+    find.set_defaults(handler=cmd_carriers)
 
 
 def check_arguments(args: argparse.Namespace) -> None:

@@ -226,7 +226,8 @@ def test_cities_of_one_name_are_told_apart_by_the_branch_number(filled):
 def test_cities_of_one_name_with_the_same_branch_number_need_the_oblast(filled):
     unresolved = resolve(filled, "Петрівка", "Відділення №1")
     assert isinstance(unresolved, Unresolved)
-    assert "ambiguous" in unresolved.reason and "Київська обл., Одеська обл." in unresolved.reason
+    assert "ambiguous" in unresolved.reason and "(Київська обл., Одеська обл.)" in unresolved.reason
+    assert unresolved.reason.endswith("give the oblast, e.g. 'Петрівка, Київська обл.'")
 
     for typed in ("Петрівка, Одеська обл.", "с. Петрівка (Одеська область)", "Одеська обл., с. Петрівка"):
         assert resolve(filled, typed, "Відділення №1").branch_ref == "petrivka-odesa-1", typed
@@ -274,6 +275,11 @@ def test_the_branch_number_may_come_from_the_address(filled):
     assert isinstance(place, Place) and place.branch_ref == "kyiv-33"
 
 
+def test_a_house_number_in_the_address_is_not_taken_for_a_branch(filled):
+    unresolved = resolve(filled, "Київ", None, address="вул. Хрещатик, буд. №33")
+    assert isinstance(unresolved, Unresolved) and unresolved.reason.startswith("no Nova Poshta branch number")
+
+
 def test_an_empty_directory_says_how_to_fill_it(engine):
     assert resolve(engine, "Київ", "Відділення №33") == Unresolved(
         "the Nova Poshta directory is empty: run `shopsync carriers refresh --kind nova_poshta`")
@@ -281,7 +287,7 @@ def test_an_empty_directory_says_how_to_fill_it(engine):
 
 def test_ukrposhta_is_addressed_by_postcode(engine):
     assert resolve(engine, "м. Київ", "Відділення 01001", carrier="ukrposhta") == Place(
-        None, "м. Київ", None, None, "01001")
+        None, "Київ", None, None, "01001")
     assert resolve(engine, "Київ", None, address="вул. Хрещатик 22, 01001, Київ", carrier="ukrposhta").postcode == (
         "01001")
     assert resolve(engine, "Київ", "Відділення №5", carrier="ukrposhta") == Unresolved(
@@ -312,6 +318,8 @@ def test_texts_without_a_branch_number_give_none(text):
 def test_settlement_words_and_districts_are_not_the_city():
     asked = parse_city("Петрівка, Броварський р-н, Київська обл.")
     assert asked is not None and (asked.key, asked.area_key) == ("петрівка", "киівська")
-    assert parse_city("смт Гостомель").key == "гостомель"
+    assert (parse_city("смт Гостомель").key, parse_city("смт Гостомель").name) == ("гостомель", "Гостомель")
+    assert parse_city("Бровари Київська обл.").name == "Бровари"
+    assert parse_city("Київська обл., м.Бровари").name == "Бровари"
     assert parse_city("Суми").key == "суми"       # a name starting with a prefix letter keeps it
     assert parse_city("  ") is None

@@ -71,7 +71,7 @@ def two_shops(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("shops")
     shutil.copy(ROOT / "include" / "shops" / "demo.yaml", directory / "demo.yaml")
     second = (ROOT / "include" / "shops" / "demo.yaml").read_text(encoding="utf-8").replace("id: demo", "id: kyiv")
-    second = second.replace(".local/shops/demo", ".local/shops/kyiv") + CHANNELS
+    second = second.replace(".local/shops/demo", ".local/shops/kyiv") + CHANNELS + CARRIER
     (directory / "kyiv.yaml").write_text(second, encoding="utf-8")
     return directory
 
@@ -80,6 +80,12 @@ CHANNELS = """
 channels:
   - {kind: prom, conn_id: prom_kyiv}
   - {kind: rozetka, conn_id: rozetka_kyiv, schedule: "*/2 * * * *"}
+"""
+CARRIER = """
+carrier:
+  kind: nova_poshta
+  conn_id: nova_poshta_kyiv
+  sender: {name: "ТОВ Київ", phone: "380501234567", city_ref: c, counterparty_ref: s, address_ref: a, contact_ref: p}
 """
 
 
@@ -98,7 +104,7 @@ def test_dag_files_parse_in_under_two_seconds(parsed):
 
 def test_one_dag_per_shop_and_pipeline(parsed):
     assert sorted(parsed["dags"]) == [
-        "shop_demo__catalog_export", "shop_demo__orders_ingest",
+        "carrier_directory__nova_poshta", "shop_demo__catalog_export", "shop_demo__orders_ingest",
         "shop_kyiv__catalog_export", "shop_kyiv__orders_ingest", "shop_kyiv__prom_sync", "shop_kyiv__rozetka_sync",
     ]
 
@@ -106,7 +112,9 @@ def test_one_dag_per_shop_and_pipeline(parsed):
 def test_every_dag_is_described_owned_tagged_and_retried(parsed):
     for dag_id, dag in parsed["dags"].items():
         shop = dag_id.split("__")[0].removeprefix("shop_")
-        if dag_id.endswith("_sync"):
+        if dag_id.startswith("carrier_directory__"):
+            assert dag["tags"] == sorted(["carriers", dag_id.split("__")[1]]), dag_id
+        elif dag_id.endswith("_sync"):
             channel = dag_id.split("__")[1].removesuffix("_sync")
             assert dag["tags"] == sorted([f"shop:{shop}", "channels", channel]), dag_id
         else:
@@ -143,6 +151,12 @@ def test_channel_sync_pulls_then_pushes_statuses_then_stock_and_follows_stock_ch
         assert dag["tasks"] == ["pull_orders", "push_statuses", "push_stock", "signal_stock_changed"]
     assert "Rozetka has no stock API" in parsed["dags"]["shop_kyiv__rozetka_sync"]["doc_md"]
     assert "prom_kyiv" in parsed["dags"]["shop_kyiv__prom_sync"]["doc_md"]
+
+
+def test_carrier_directory_is_weekly_and_uses_the_first_shops_connection(parsed):
+    dag = parsed["dags"]["carrier_directory__nova_poshta"]
+    assert dag["timetable"] == "CronTriggerTimetable" and dag["tasks"] == ["refresh"]
+    assert "nova_poshta_kyiv" in dag["doc_md"] and "shopsync carriers refresh --kind nova_poshta" in dag["doc_md"]
 
 
 def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_shops):

@@ -215,3 +215,30 @@ def channel_step(shop_id: str, kind: str, step: str) -> dict | None:
     shop = get_shop(shop_id)
     summary = channel_sync.STEPS[step](accounting_engine(), shop, shop.channel(kind))
     return None if summary is None else summary.as_json()
+
+
+def carrier_directories_to_build() -> list[tuple[str, ShopSettings]]:
+    """(carrier kind, the first shop using it) for each carrier with a directory that any valid shop uses: the
+    directory is the carrier's, one DAG each; the shop gives the connection, owner and alert addresses. Only
+    the one a task run is for."""
+    from airflow.sdk import get_parsing_context
+
+    from shopsync.carriers.base import DIRECTORY_KINDS
+
+    wanted = get_parsing_context().dag_id
+    if wanted and not wanted.startswith("carrier_directory__"):
+        return []
+    shops, _ = scan_shops()       # invalid shop files: reported by dags/shop_settings.py
+    first: dict[str, ShopSettings] = {}
+    for shop in shops:
+        for carrier in shop.carriers:
+            if carrier.kind in DIRECTORY_KINDS:
+                first.setdefault(carrier.kind, shop)
+    return [(kind, shop) for kind, shop in first.items() if not wanted or wanted == f"carrier_directory__{kind}"]
+
+
+def directory_refresh(kind: str) -> dict:
+    """One weekly refresh of a carrier's directory (settings and connection of the first shop using it, now)."""
+    from shopsync.carriers.directory import open_directory, refresh
+
+    return refresh(accounting_engine(), open_directory(kind)).as_json()

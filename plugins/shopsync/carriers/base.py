@@ -21,6 +21,14 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 CarrierKind = Literal["nova_poshta", "ukrposhta"]
+# Carriers whose adapter is also a DirectorySource (carriers/directory.py keeps a copy; dags/carrier_directory.py
+# refreshes it weekly). Ukrposhta is addressed by the post office's postcode instead.
+DIRECTORY_KINDS: tuple[CarrierKind, ...] = ("nova_poshta",)
+CARRIER_NAMES = {"nova_poshta": "Nova Poshta", "ukrposhta": "Ukrposhta"}     # in messages to people
+
+
+def carrier_name(kind: str) -> str:
+    return CARRIER_NAMES.get(kind, kind)
 
 
 @dataclass(frozen=True)

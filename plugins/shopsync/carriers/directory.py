@@ -32,15 +32,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.carriers.base import Branch, City, DirectorySource
+from shopsync.carriers.base import DIRECTORY_KINDS, Branch, City, DirectorySource, carrier_name
 from shopsync.core.errors import ConfigError, PermanentError
 from shopsync.core.sql import sql_statement
 
 log = logging.getLogger(__name__)
 
-CARRIER_NAMES = {"nova_poshta": "Nova Poshta", "ukrposhta": "Ukrposhta"}
-# Carriers whose adapter lists a directory (DirectorySource); Ukrposhta is addressed by postcode instead.
-DIRECTORY_KINDS = ("nova_poshta",)
 BATCH_SIZE = 1_000
 MAX_CLOSED_SHARE = 0.5          # a refresh closing more than this share of the open rows is refused
 
@@ -167,18 +164,16 @@ def open_directory(kind: str, conn_id: str | None = None, *,
     if kind not in DIRECTORY_KINDS:
         raise ConfigError(f"{carrier_name(kind)} has no directory to copy (ours: {', '.join(DIRECTORY_KINDS)}); "
                           "its waybills are addressed by the post office's postcode")
-    shops, _ = scan_shops()
+    shops, problems = scan_shops()
     users = [carrier for shop in shops for carrier in shop.carriers if carrier.kind == kind]
     if not users:
-        raise ConfigError(f"no shop uses {carrier_name(kind)} (`carrier:` in a shop file): no settings to connect")
+        why = f" ({len(problems)} shop file(s) invalid, e.g. {problems[0]})" if problems else ""
+        raise ConfigError(f"no shop uses {carrier_name(kind)} (`carrier:` in a shop file): no settings to "
+                          f"connect with{why}")
     settings = users[0] if conn_id is None else users[0].model_copy(update={"conn_id": conn_id})
     if open_carrier is None:
         from shopsync.carriers.connect import open_carrier
     return open_carrier(settings)
-
-
-def carrier_name(kind: str) -> str:
-    return CARRIER_NAMES.get(kind, kind)
 
 
 # --- resolving a place ------------------------------------------------------------------------------------------
@@ -217,7 +212,7 @@ def resolve_place(conn: sa.Connection, carrier: str, city: str | None, branch: s
 
 def _place_by_text(conn: sa.Connection, carrier: str, city: str | None, branch: str | None,
                    address: str | None) -> Place | Unresolved:
-    wanted = branch_number(branch) or branch_number(address)
+    wanted = branch_number(branch) or branch_number(address, named_only=True)
     asked = parse_city(city)
     if asked is None:
         return Unresolved(f"no city given for the {carrier_name(carrier)} branch")
@@ -238,7 +233,7 @@ def _place_by_text(conn: sa.Connection, carrier: str, city: str | None, branch: 
         areas = ", ".join(_area_shown(by_city[ref]) for ref in found_in)
         return Unresolved(f"city {_shown(city)!r} is ambiguous in the {carrier_name(carrier)} directory: "
                           f"{len(found_in)} cities of that name have a branch №{wanted.number} ({areas}); "
-                          "give the oblast, e.g. 'Бровари, Київська обл.'")
+                          f"give the oblast, e.g. '{by_city[found_in[0]].name}, {_area_shown(by_city[found_in[0]])}'")
     chosen = _one_branch(candidates, wanted)
     if chosen is None:
         return Unresolved(f"several branches №{wanted.number} in {by_city[found_in[0]].name}: "
@@ -281,6 +276,16 @@ def _one_branch(candidates: Sequence[sa.Row], wanted: BranchNumber) -> sa.Row | 
     return None
 
 
+def describe(place: Place | Unresolved) -> str:
+    """One line for a person: where the waybill would go, or why it cannot be addressed."""
+    if isinstance(place, Unresolved):
+        return f"not resolved: {place.reason}"
+    where = place.city_name + (f" (city ref {place.city_ref})" if place.city_ref else "")
+    branch = f", branch №{place.branch_number}" if place.branch_number else ""
+    branch += f" (ref {place.branch_ref})" if place.branch_ref else ""
+    return where + branch + (f", postcode {place.postcode}" if place.postcode else "")
+
+
 def _ukrposhta_place(city: str | None, branch: str | None, address: str | None) -> Place | Unresolved:
     """Ukrposhta takes the recipient's address by postcode and city: the post office is its postcode."""
     code = postcode(branch) or postcode(address)
@@ -290,7 +295,7 @@ def _ukrposhta_place(city: str | None, branch: str | None, address: str | None) 
         return Unresolved(f"no Ukrposhta postcode (5 digits) in {texts or 'the order (no branch, no address)'}")
     if asked is None:
         return Unresolved(f"no city given for the Ukrposhta post office {code}")
-    return Place(None, asked.typed, None, None, code)
+    return Place(None, asked.name, None, None, code)
 
 
 def _shown(city: str | None) -> str:
@@ -332,6 +337,8 @@ def name_key(text: str | None) -> str:
 
 
 _SETTLEMENT_PREFIX = re.compile(r"^(?:місто|город|селище міського типу|селище|село|смт|пгт|с щ|сщ|м|г|с)(?:\.\s*|\s+)")
+_TYPED_PREFIX = re.compile(r"^(?:місто|город|селище міського типу|селище|село|смт|пгт|с-ще|сщ|м|г|с)(?:\.\s*|\s+)",
+                           re.IGNORECASE)
 _AREA = re.compile(r"^(?:(?P<city>.+?)\s+)?(?P<area>\S+(?:ська|цька|зька|ская|цкая|зкая))\s+(?:обл\.?|область)$")
 _AREA_ADJECTIVE = re.compile(r"^\S+(?:ська|цька|зька|ская|цкая|зкая)$")
 _AREA_WORDS = re.compile(r"\s+(?:обл\.?|область)$")
@@ -340,7 +347,8 @@ _DISTRICT = re.compile(r"(?:\bр н\b|\bр\.н\.|\bрайон\b|\bр н\.)")
 
 @dataclass(frozen=True)
 class AskedCity:
-    typed: str                      # the city as written, spaces collapsed ("м. Київ")
+    typed: str                      # the city as written, spaces collapsed ("м. Київ, Київська обл.")
+    name: str                       # its name as written, without "м." and the oblast ("Київ")
     key: str                        # the name as compared ("київ")
     area_key: str | None            # "київська" of "Київська обл."
     area_typed: str | None
@@ -350,7 +358,7 @@ def parse_city(text: str | None) -> AskedCity | None:
     """The city and its oblast hint from what a buyer or marketplace wrote: "м. Київ", "смт Гостомель",
     "Бровари, Київська обл.", "Бровари (Київська область)", "Київська обл., м. Бровари"."""
     typed = " ".join((text or "").split())
-    city_key = area = area_typed = None
+    city_key = name = area = area_typed = None
     for part in re.split(r"[,;()]", typed):
         key = name_key(part).rstrip(".")
         if not key or _DISTRICT.search(key):
@@ -359,17 +367,18 @@ def parse_city(text: str | None) -> AskedCity | None:
         if matched and area is None:
             area, area_typed = matched.group("area"), part.strip()
             key = matched.group("city") or ""
+            part = " ".join(part.split()[:len(key.split())])     # "Бровари" of "Бровари Київська обл."
         if key and city_key is None:
-            city_key = _without_prefix(key)
+            city_key, name = _without_prefix(key, _SETTLEMENT_PREFIX), _without_prefix(part.strip(), _TYPED_PREFIX)
         elif key and area is None and _AREA_ADJECTIVE.match(key):
             area, area_typed = key, part.strip()          # "Бровари, Київська"
-    if not city_key:
+    if not city_key or not name:
         return None
-    return AskedCity(typed, city_key, area, area_typed)
+    return AskedCity(typed, name, city_key, area, area_typed)
 
 
-def _without_prefix(key: str) -> str:
-    return _SETTLEMENT_PREFIX.sub("", key, count=1).strip() or key
+def _without_prefix(text: str, prefix: re.Pattern[str]) -> str:
+    return prefix.sub("", text, count=1).strip() or text
 
 
 def area_key(area: str | None) -> str | None:
@@ -394,12 +403,13 @@ _ONLY_NUMBER = re.compile(r"^\s*(?P<number>\d{1,5})\s*$")
 _POSTCODE = re.compile(r"(?<!\d)(\d{5})(?!\d)")
 
 
-def branch_number(text: str | None) -> BranchNumber | None:
+def branch_number(text: str | None, *, named_only: bool = False) -> BranchNumber | None:
     """The branch's number in "Відділення №33", "№ 33: вул. ...", "відділення 33", "Поштомат 5012", "33"; None
-    when the text holds none (a marketplace's id, a street address)."""
+    when the text holds none (a marketplace's id, a street address). `named_only`: only a number the text calls
+    a branch's (an address's "буд. №5" is a house)."""
     if not text:
         return None
-    for pattern in (_WORD_NUMBER, _SIGN_NUMBER, _ONLY_NUMBER):
+    for pattern in (_WORD_NUMBER,) if named_only else (_WORD_NUMBER, _SIGN_NUMBER, _ONLY_NUMBER):
         matched = pattern.search(text)
         if matched:
             number = matched.group("number").lstrip("0") or "0"

@@ -7,7 +7,8 @@ changed while the last pull ran is not missed) and, for each one, in one transac
 - parses it with the file parser of that channel's format (orders/formats), numbers it
   `order_prefix + the channel's id`, and applies it (insert-or-skip: an order seen again lands once);
 - binds it to its invoice (channel_bindings) and keeps the channel's status when it is not older than the
-  one kept (listings come out of order), and the waybill that comes with it;
+  one kept (listings come out of order), the waybill that comes with it and the carrier's id of the buyer's
+  branch (invoices.delivery_branch_ref, which the carrier directory resolves);
 - a cancellation in the channel releases the reservation of an invoice that has not shipped; after
   shipping it flags the invoice for a person.
 An order that cannot land (unreadable, refused by the database) is kept whole in channel_order_problems
@@ -122,6 +123,9 @@ def _follow_channel(conn: sa.Connection, shop: ShopSettings, channel: ChannelSet
     if parsed.tracking_number:
         conn.execute(sql_statement("orders/keep_tracking_number.sql"),
                      {"invoice_id": invoice_id, "tracking_number": parsed.tracking_number})
+    if parsed.delivery_branch_ref:
+        conn.execute(sql_statement("orders/keep_delivery_branch_ref.sql"),
+                     {"invoice_id": invoice_id, "branch_ref": parsed.delivery_branch_ref})
     if order.cancelled and newer:
         released = _cancelled_in_channel(conn, channel, invoice_id, summary)
         summary.reserved_goods.extend(good for good in released if good not in summary.reserved_goods)

@@ -53,6 +53,9 @@ class Order:
     gift_certificates: list[str] = field(default_factory=list)
     reserve_until: date | None = None
     tracking_number: str | None = None  # the carrier's waybill (TTN) when the shop already created one
+    # the carrier's own id of the chosen branch (Prom's recipient_warehouse_id, a Nova Poshta Ref): kept on the
+    # invoice by the channel pull, not part of the order's content (an order seen again with it is the same order)
+    delivery_branch_ref: str | None = None
     warnings: list[str] = field(default_factory=list)   # flag the order but it still lands
 
 

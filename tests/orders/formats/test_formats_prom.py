@@ -27,6 +27,7 @@ def test_prom_sample_maps_every_field():
     assert paid.customer.city == paid.delivery_city == "Київ"
     assert paid.delivery_method == "Нова Пошта"
     assert paid.delivery_branch == paid.customer.np_branch == "1ec09d88-e1c2-11e3-8c4a-0050568002cf"
+    assert paid.delivery_branch_ref == "1ec09d88-e1c2-11e3-8c4a-0050568002cf"
     assert paid.delivery_address == "Київ, Відділення №5 (до 30 кг на одне місце): вул. Федорова, 32"
     assert paid.tracking_number == "20450912345678"
     assert paid.payment_method == "Пром-оплата"
@@ -45,6 +46,7 @@ def test_prom_sample_maps_every_field():
     assert cod.customer.email is None
     assert cod.payment_status == "cod"                                 # "Наложенный платеж"
     assert cod.delivery_branch == "Харків, Відділення №23: вул. Сумська, 10"  # no warehouse id: the address
+    assert cod.delivery_branch_ref is None
     assert cod.delivery_city == "Харків"
     assert cod.tracking_number is None
     assert cod.lines == [OrderLine(good_ref="TS-88", good_id=None, quantity=Decimal(2), price=Decimal(620),

@@ -12,7 +12,8 @@ Mapping:
     delivery_option.name                -> delivery_method
     delivery_provider_data.recipient_warehouse_id -> delivery_branch and customer.np_branch (the carrier's
                                            branch reference); without it a delivery_address that reads like a
-                                           branch ("Відділення №5") is the branch
+                                           branch ("Відділення №5") is the branch; also delivery_branch_ref
+                                           (the channel pull keeps it on the invoice for the carrier directory)
     delivery_provider_data.declaration_number     -> tracking_number (the waybill, TTN)
     delivery_address                    -> delivery_address; its part before the first comma is the city
                                            (Prom writes "Київ, Відділення №5: вул. ...") unless
@@ -83,6 +84,7 @@ def parse_order(order: FieldReader) -> Order:
         delivery_address=address,
         comment=order.text("client_notes"),
         tracking_number=provider.text("declaration_number"),
+        delivery_branch_ref=provider.text("recipient_warehouse_id"),
         warnings=warnings,
     )
 
