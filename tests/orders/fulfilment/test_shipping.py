@@ -7,7 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from fake_nova_poshta import KYIV_BRANCH_33_REF
+import sqlalchemy as sa
+from fake_nova_poshta import KYIV_BRANCH_33_REF, KYIV_POSTOMAT_REF
 from orderdata import execute, free, rows, scalar
 from shipdata import (
     SHIP_DATE,
@@ -255,3 +256,40 @@ def test_summary_as_json_and_line(shop_db, shop, np):
     data = summary.as_json()
     assert data["shop_id"] == "demo" and data["shipped"] == [("NP-13", np.documents()[0]["IntDocNumber"])]
     assert summary.line().startswith("shop demo: 1 shipped, 0 found at the carrier")
+
+
+def test_classic_cod_refused_to_the_sender_ships_with_payment_control(shop_db, shop, np):
+    np.refuse_classic_cod()
+    invoice_id = ordered(shop_db, "NP-16")
+    requested(shop_db, shop, invoice_id)
+    assert len(ship(shop_db, shop, np).shipped) == 1
+    assert np.documents()[0]["fields"]["AfterpaymentOnGoodsCost"] == "3000"
+    row = shipment(shop_db, invoice_id)
+    assert (row.cod_form, row.cod_amount) == ("payment_control", Decimal("3000.00"))
+
+
+def test_the_marketplace_s_branch_id_wins_over_the_branch_text(shop_db, shop, np):
+    invoice_id = ordered(shop_db, "NP-17", branch="самовивіз з офісу")
+    execute(shop_db, "UPDATE invoices SET delivery_branch_ref = :r WHERE id = :i", r=KYIV_POSTOMAT_REF, i=invoice_id)
+    requested(shop_db, shop, invoice_id)
+    assert len(ship(shop_db, shop, np).shipped) == 1
+    assert np.documents()[0]["fields"]["RecipientAddress"] == KYIV_POSTOMAT_REF
+
+
+def test_a_buyer_without_a_ukrainian_phone_is_flagged_not_sent(shop_db, shop, np):
+    invoice_id = ordered(shop_db, "NP-18")
+    execute(shop_db, "UPDATE invoices SET content = jsonb_set(content, '{customer,phones}', '[\"+48601234567\"]')"
+                     " WHERE id = :i", i=invoice_id)
+    requested(shop_db, shop, invoice_id)
+    summary = ship(shop_db, shop, np)
+    assert "is not a Ukrainian number" in summary.failed[0][1] and saves(np) == 0
+
+
+def test_a_shipment_another_session_holds_is_left_to_it(shop_db, shop, np):
+    invoice_id = ordered(shop_db, "NP-19")
+    shipment_id = requested(shop_db, shop, invoice_id)
+    with shop_db.connect() as other:
+        other.execute(sa.text("SELECT id FROM shipments WHERE id = :s FOR UPDATE"), {"s": shipment_id})
+        assert ship(shop_db, shop, np).shipped == [] and saves(np) == 0
+        other.rollback()
+    assert [number for number, _ in ship(shop_db, shop, np).shipped] == ["NP-19"]
