@@ -251,6 +251,7 @@ def cancel_invoice(engine: Engine, shop: ShopSettings, invoice_id: int, reason: 
         if live is not None and live.state == "creating":
             _refuse_if_created(engine, shop, live, open_carrier)
         with engine.begin() as conn:
+            conn.execute(sql_statement("orders/lock_invoice.sql"), {"invoice_id": invoice_id})   # before the shipment
             if live is not None:
                 conn.execute(sql_statement("fulfilment/cancel_shipment.sql"),
                              {"shipment_id": live.id, "reason": f"invoice cancelled: {reason}"})

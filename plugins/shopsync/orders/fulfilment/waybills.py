@@ -100,8 +100,7 @@ def claim(conn: sa.Connection, shipment_id: int) -> Claimed | None:
         return None
     return Claimed(id=row.id, state=row.state, carrier=row.carrier, client_key=row.client_key,
                    invoice_id=row.invoice_id, number=row.external_number, invoice_status=row.invoice_status,
-                   ship_date=row.ship_date,
-                   weight_kg=row.weight_kg, seats=row.seats,
+                   ship_date=row.ship_date, weight_kg=row.weight_kg, seats=row.seats,
                    request=request_from_json(row.request) if row.request else None)
 
 
@@ -168,7 +167,7 @@ def record(engine: Engine, shipment: Claimed, waybill: Waybill, recognised: bool
     cod = request.cod_amount if request is not None else None
     try:
         with engine.begin() as conn:
-            conn.execute(sql_statement("fulfilment/lock_shipment.sql"), {"shipment_id": shipment.id})
+            lock_rows(conn, shipment)
             note_id = workflow.ship(conn, shipment.invoice_id, CARRIER_NAMES[shipment.carrier], waybill.number,
                                     cod or None)
             updated = conn.execute(sql_statement("fulfilment/record_waybill.sql"), {
@@ -189,7 +188,14 @@ def record(engine: Engine, shipment: Claimed, waybill: Waybill, recognised: bool
 def fail(engine: Engine, shipment: Claimed, reason: str, waybill: Waybill | None = None) -> None:
     """The shipment failed (a person fixes it and asks again with `shopsync ship`); the invoice is flagged."""
     with engine.begin() as conn:
+        lock_rows(conn, shipment)
         fail_in(conn, shipment, reason, waybill)
+
+
+def lock_rows(conn: sa.Connection, shipment: Claimed) -> None:
+    """The invoice, then the shipment: the one order every shipping transaction takes them in."""
+    conn.execute(sql_statement("orders/lock_invoice.sql"), {"invoice_id": shipment.invoice_id})
+    conn.execute(sql_statement("fulfilment/lock_shipment.sql"), {"shipment_id": shipment.id})
 
 
 def fail_in(conn: sa.Connection, shipment: Claimed, reason: str, waybill: Waybill | None = None) -> None:
