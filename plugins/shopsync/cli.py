@@ -253,6 +253,68 @@ def print_open_conflicts(shop_id: str, conflicts: list) -> None:
     print(f"  when dealt with: shopsync orders --shop {shop_id} --resolve-conflict <id> [--note TEXT]")
 
 
+def _invoice_id(conn, shop_id: str, args: argparse.Namespace) -> int:
+    from shopsync.orders.fulfilment.shipping import find_invoice
+
+    return find_invoice(conn, shop_id, number=args.invoice, invoice_id=args.id)
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    """Ask for an invoice's waybill (it becomes 'ready'); `--now` runs the shipping pass at once."""
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.shipping import ShippingIncomplete, request_shipment, ship_ready
+
+    shop, engine = get_shop(args.shop), get_engine()
+    with engine.begin() as conn:
+        invoice_id = _invoice_id(conn, shop.id, args)
+        shipment_id = request_shipment(conn, shop, invoice_id, args.carrier, args.weight, args.seats)
+    print(f"invoice {args.invoice or invoice_id}: shipment {shipment_id} requested"
+          + ("" if args.now else "; the next fulfilment pass creates the waybill"))
+    if not args.now:
+        return 0
+    try:
+        summary = ship_ready(engine, shop)
+    except ShippingIncomplete as incomplete:
+        summary = incomplete.summary
+    print(summary.line())
+    for line in summary.details():
+        print(line)
+    return 0 if not (summary.failed or summary.pending) else 4
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.shipping import cancel_invoice
+
+    shop, engine = get_shop(args.shop), get_engine()
+    with engine.connect() as conn:
+        invoice_id = _invoice_id(conn, shop.id, args)
+    released = cancel_invoice(engine, shop, invoice_id, args.reason)
+    goods = ", ".join(f"good {good} x {quantity:g}" for good, quantity in sorted(released.items())) or "nothing"
+    print(f"invoice {args.invoice or invoice_id} cancelled ({args.reason}); released: {goods}")
+    return 0
+
+
+def cmd_pay(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from shopsync.core.config import get_shop
+    from shopsync.core.db import get_engine
+    from shopsync.orders.fulfilment.shipping import record_prepayment
+
+    shop = get_shop(args.shop)
+    reference = args.reference or f"manual {datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
+    with get_engine().begin() as conn:
+        invoice_id = _invoice_id(conn, shop.id, args)
+        result = record_prepayment(conn, invoice_id, args.amount, reference)
+    told = "recorded" if result.recorded else "already recorded (same reference): not counted again"
+    print(f"invoice {args.invoice or invoice_id}: payment {args.amount} {told}; prepaid {result.prepaid} of "
+          f"{result.total}, payment status {result.payment_status}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
@@ -443,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     orders.add_argument("--note", default="resolved by hand", help="what was done (with --resolve-conflict)")
     orders.set_defaults(handler=cmd_orders)
 
+    _fulfilment_commands(commands)
+
     categories = commands.add_parser("categories", help="a shop's category map per marketplace, as CSV")
     map_commands = categories.add_subparsers(dest="categories_command", required=True)
     for action, text in (("export", "the map as CSV on stdout, one line per category of ours, mapped or not"),
@@ -482,6 +546,37 @@ def build_parser() -> argparse.ArgumentParser:
     goods_back.set_defaults(handler=cmd_return)
     add_carrier_commands(commands)
     return parser
+
+
+def _invoice_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--shop", required=True)
+    which = command.add_mutually_exclusive_group(required=True)
+    which.add_argument("--invoice", metavar="N", help="the order number as the shop knows it (e.g. PROM-123)")
+    which.add_argument("--id", type=int, help="our invoice id instead")
+
+
+def _fulfilment_commands(commands) -> None:
+    """ship, cancel, pay: the person's side of fulfilment (orders/fulfilment/shipping.py)."""
+    from decimal import Decimal
+
+    ship = commands.add_parser("ship", help="ask for an invoice's waybill: it becomes ready; the pass creates it")
+    _invoice_arguments(ship)
+    ship.add_argument("--carrier", choices=["nova_poshta", "ukrposhta"], help="default: the shop's first carrier")
+    ship.add_argument("--weight", type=Decimal, metavar="KG", help="parcel weight (default: the carrier's parcel)")
+    ship.add_argument("--seats", type=int, help="number of boxes (default: the carrier's parcel)")
+    ship.add_argument("--now", action="store_true", help="run the shipping pass right away and print it")
+    ship.set_defaults(handler=cmd_ship)
+
+    cancel = commands.add_parser("cancel", help="cancel a reserved or ready invoice (before its waybill exists)")
+    _invoice_arguments(cancel)
+    cancel.add_argument("--reason", required=True)
+    cancel.set_defaults(handler=cmd_cancel)
+
+    pay = commands.add_parser("pay", help="record a prepayment; paid once the prepayments cover the total")
+    _invoice_arguments(pay)
+    pay.add_argument("--amount", type=Decimal, required=True)
+    pay.add_argument("--reference", help="the transfer's reference (the same one twice counts once)")
+    pay.set_defaults(handler=cmd_pay)
 
 
 def add_carrier_commands(commands: argparse._SubParsersAction) -> None:

@@ -78,7 +78,7 @@ def test_ship_decreases_on_hand_and_keeps_free_stock_consistent(shop_db):
 
 def test_ship_of_an_invoice_that_is_not_fully_reserved_is_refused(shop_db):
     invoice_id = applied(shop_db, lines=[line(101, "9")])
-    with pytest.raises(InvalidTransition, match="is new; only reserved invoices can be shipped"):
+    with pytest.raises(InvalidTransition, match="is new; only reserved or ready invoices can be shipped"):
         step(shop_db, workflow.ship, invoice_id, "Ukrposhta", None)
     assert on_hand(shop_db, 101, 1) == 2
 

@@ -20,6 +20,7 @@ from shopsync.core.errors import PermanentError
 from shopsync.core.sql import sql_statement
 
 CANCELLABLE = ("new", "reserved", "ready")
+SHIPPABLE = ("reserved", "ready")
 
 
 class InvalidTransition(PermanentError):
@@ -51,15 +52,19 @@ def reserve(conn: sa.Connection, invoice_id: int, warehouse_ids: Iterable[int]) 
 def ship(
     conn: sa.Connection, invoice_id: int, carrier: str, waybill_number: str | None, cod_amount: Decimal | None = None
 ) -> int:
-    """Goods leave the warehouse: a delivery note, reservations 'shipped', on-hand stock down; returns the note id."""
+    """Goods leave the warehouse: a delivery note with its lines (the line's price, the good's cost price of this
+    moment), reservations 'shipped', on-hand stock down; returns the note id. From 'reserved' (by hand) or
+    'ready' (the fulfilment pass, after the carrier created the waybill)."""
     if not carrier or not carrier.strip():
         raise PermanentError(f"invoice {invoice_id}: a carrier is needed to ship it")
-    _require(conn, invoice_id, ("reserved",), "shipped", hint=" (reserve all its goods first)")
+    _require(conn, invoice_id, SHIPPABLE, "shipped", hint=" (reserve all its goods first)")
     stock.ship_invoice(conn, invoice_id)
     note_id = conn.execute(sql_statement("orders/insert_delivery_note.sql"), {
         "invoice_id": invoice_id, "carrier": carrier.strip(),
         "waybill_number": waybill_number, "cod_amount": cod_amount,
     }).scalar_one()
+    conn.execute(sql_statement("orders/insert_delivery_note_lines.sql"),
+                 {"delivery_note_id": note_id, "invoice_id": invoice_id})
     _set_status(conn, invoice_id, "shipped")
     return note_id
 
