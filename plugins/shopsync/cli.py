@@ -372,17 +372,20 @@ def cmd_fulfil(args: argparse.Namespace) -> int:
     from shopsync.orders.fulfilment.run import fulfil
 
     shop = get_shop(args.shop)
-    result = fulfil(get_engine(), shop)
+    result, failures = fulfil(get_engine(), shop)
     for step in ("ship", "track", "notify"):
         print(f"{step}: " + ("off in the shop's settings" if result[step] is None else _counts(result[step])))
     for line in FulfilmentReport(**result["report"]).lines():
         print(line)
+    if failures:
+        raise failures[0]
     return 0
 
 
 def _counts(summary: dict) -> str:
-    return ", ".join(f"{key} {len(value) if isinstance(value, list) else value}" for key, value in summary.items()
-                     if isinstance(value, int | list) and not isinstance(value, bool)) or "done"
+    counts = ", ".join(f"{key} {len(value) if isinstance(value, list) else value}" for key, value in summary.items()
+                       if isinstance(value, int | list) and not isinstance(value, bool)) or "done"
+    return counts + (f"; failed: {summary['error']}" if summary.get("error") else "")
 
 
 def cmd_categories(args: argparse.Namespace) -> int:

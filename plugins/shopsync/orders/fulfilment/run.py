@@ -61,22 +61,25 @@ def report(engine: Engine, shop: ShopSettings, since: datetime | None = None) ->
 STEPS: dict[str, Callable[..., Any]] = {"ship": ship, "track": track, "notify": notify, "report": report}
 
 
-def fulfil(engine: Engine, shop: ShopSettings) -> dict:
-    """Every step in order (ship before notify: a new waybill is mailed in the same pass). A step that fails
-    does not stop the others; the first failure is raised after the report."""
+def fulfil(engine: Engine, shop: ShopSettings) -> tuple[dict, list[Exception]]:
+    """Every step in order (ship before notify: a new waybill is mailed in the same pass), then the report.
+
+    A step that fails does not stop the others; its entry says what it did before the failure. Returns the
+    results and the failures (the caller raises the first, after showing the rest).
+    """
     started = datetime.now(UTC)
     result: dict[str, Any] = {}
     failures: list[Exception] = []
     for name in ("ship", "track", "notify"):
         try:
             result[name] = STEPS[name](engine, shop)
-        except Exception as exc:  # noqa: BLE001 - raised again below, after the other steps ran
-            result[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller with the other steps' results
+            # a pass cut short by a carrier still did part of its work: its summary says what
+            done = getattr(exc, "summary", None)
+            result[name] = {**(done.as_json() if done is not None else {}), "error": f"{type(exc).__name__}: {exc}"}
             failures.append(exc)
     result["report"] = report(engine, shop, since=started)
-    if failures:
-        raise failures[0]
-    return result
+    return result, failures
 
 
 def moved_invoices(shipped: dict | None, tracked: dict | None) -> int:
