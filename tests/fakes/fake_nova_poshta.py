@@ -188,6 +188,15 @@ class FakeNovaPoshta(FakeServer):
         with self.lock:
             return copy.deepcopy(self._by_number(number))
 
+    def add_branch(self, ref: str, city_ref: str, number: str, description: str, max_weight_kg: int = 30,
+                   postcode: str = "00000") -> None:
+        """One more branch in the directory (the demo's buyers live near branches of their own)."""
+        with self.lock:
+            short = description.split(": ", 1)[-1]
+            self.warehouses.append(_warehouse(ref, city_ref, number, description, short, BRANCH_TYPE, "Branch",
+                                              str(max_weight_kg), postcode))
+            self.save()
+
     def refuse_classic_cod(self, sender_ref: str = SENDER["Sender"]) -> None:
         """This sender may not send classic COD (BackwardDeliveryData Money): save answers 20000204637."""
         with self.lock:
@@ -262,11 +271,13 @@ class FakeNovaPoshta(FakeServer):
         return refusal_body("busy")
 
     def state_dict(self) -> dict[str, Any]:
-        return {"documents": list(self.docs.values()), "cod_refused_senders": sorted(self.cod_refused_senders)}
+        return {"documents": list(self.docs.values()), "cod_refused_senders": sorted(self.cod_refused_senders),
+                "warehouses": self.warehouses}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.docs = {d["Ref"]: d for d in state.get("documents", [])}
         self.cod_refused_senders = set(state.get("cod_refused_senders", []))
+        self.warehouses = state.get("warehouses") or self.warehouses
         self._serial = itertools.count(len(self.docs) + 1)
 
     def routes(self) -> list[web.RouteDef]:

@@ -37,6 +37,8 @@ def fake_carrier_and_mail(shop: ShopSettings) -> Iterator[tuple[Any, Path, dict[
 
     state = local_dir() / "demo-carrier" / "nova_poshta-state.json"
     state.parent.mkdir(parents=True, exist_ok=True)
+    if not state.exists():
+        seed_fake_directory(state)
     mail_dir = local_dir() / MAIL_DIR_NAME
     mail_dir.mkdir(parents=True, exist_ok=True)
     carrier = start_fake_process("nova_poshta", state)
@@ -55,6 +57,18 @@ def fake_carrier_and_mail(shop: ShopSettings) -> Iterator[tuple[Any, Path, dict[
     finally:
         catcher.stop()
         carrier.stop()
+
+
+def seed_fake_directory(state: Path) -> None:
+    """The fake's directory, with the branches the demo's buyers chose (demo.sample_orders)."""
+    from fake_nova_poshta import KYIV_REF, LVIV_REF, FakeNovaPoshta
+
+    fake = FakeNovaPoshta(state)
+    fake.add_branch("d3d3d3d3-0000-4000-8000-000000000052", KYIV_REF, "52",
+                    "Відділення №52 (до 30 кг): вул. Антоновича, 43", postcode="03150")
+    fake.add_branch("d3d3d3d3-0000-4000-8000-000000000003", LVIV_REF, "3",
+                    "Відділення №3: вул. Городоцька, 120", postcode="79000")
+    fake.save()
 
 
 class MailCatcher:
