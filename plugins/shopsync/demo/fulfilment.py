@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from shopsync.core.config import ShopSettings
 from shopsync.core.paths import local_dir, project_root
 
-DEMO_INVOICE = "DEMO-2"          # cash on delivery to Львів, Відділення №3 (see demo.sample_orders)
+# DEMO-1 prepaid to Київ, Відділення №52; DEMO-2 cash on delivery to Львів, Відділення №3 (demo.sample_orders)
+DEMO_INVOICES = ("DEMO-1", "DEMO-2")
 MAIL_DIR_NAME = "demo-mail"
 
 
@@ -119,7 +120,7 @@ def shipment_of(engine: Engine, shop_id: str, number: str) -> sa.Row | None:
 def on_hand(engine: Engine, invoice_id: int) -> dict[int, str]:
     """On-hand stock (all warehouses) of the goods of one invoice."""
     with engine.connect() as conn:
-        return {row.good_id: str(row.on_hand) for row in conn.execute(sa.text(
+        return {row.good_id: f"{row.on_hand.normalize():f}" for row in conn.execute(sa.text(
             "SELECT l.good_id, sum(s.on_hand) AS on_hand FROM invoice_lines l JOIN stock s ON s.good_id = l.good_id"
             " WHERE l.invoice_id = :i GROUP BY l.good_id ORDER BY l.good_id"), {"i": invoice_id})}
 
@@ -135,33 +136,43 @@ def mail_subjects(mail_dir: Path) -> list[str]:
 def run_fulfilment_demo(engine: Engine, shop: ShopSettings, env: dict[str, str],
                         dags_test: Callable[[str, dict[str, str]], None],
                         shopsync: Callable[[list[str], dict[str, str]], str], say: Callable[[str], None]) -> None:
-    """Directory refresh, `shopsync ship`, the fulfilment DAG (waybill, buyer mail), the parcel delivered and
-    its COD paid at the fake, the fulfilment DAG again (delivered, payment recorded)."""
+    """Directory refresh, `shopsync ship` of two demo orders, the fulfilment DAG (waybills, sales, the buyer's
+    mail), both parcels delivered at the fake (the COD one's money paid out), the fulfilment DAG again."""
     with fake_carrier_and_mail(shop) as (carrier, mail_dir, conn_env):
         run_env = {**env, **conn_env}
         say("carrier directory: airflow dags test carrier_directory__nova_poshta (cities and branches)")
         dags_test("carrier_directory__nova_poshta", run_env)
-        before = shipment_of(engine, shop.id, DEMO_INVOICE)
-        if before is None:
-            print(f"    no invoice {DEMO_INVOICE}: the demo orders did not land")
+        before = {number: shipment_of(engine, shop.id, number) for number in DEMO_INVOICES}
+        if any(row is None for row in before.values()):
+            print(f"    the demo orders {', '.join(DEMO_INVOICES)} did not land: nothing to ship")
             return
-        if before.status in ("reserved", "ready"):
-            say(f"ready to ship: shopsync ship --shop {shop.id} --invoice {DEMO_INVOICE}")
-            print("    " + shopsync(["ship", "--shop", shop.id, "--invoice", DEMO_INVOICE], run_env).strip())
-        stock_before = on_hand(engine, before.invoice_id)
-        say("fulfilment: airflow dags test shop_demo__fulfilment (waybill, sale, buyer e-mail)")
+        for number, row in before.items():
+            if row.status in ("reserved", "ready"):
+                say(f"ready to ship: shopsync ship --shop {shop.id} --invoice {number}")
+                print("    " + shopsync(["ship", "--shop", shop.id, "--invoice", number], run_env).strip())
+        stock_before = {number: on_hand(engine, row.invoice_id) for number, row in before.items()}
+        say(f"fulfilment: airflow dags test shop_{shop.id}__fulfilment (waybills, sales, buyer e-mails)")
         dags_test(f"shop_{shop.id}__fulfilment", run_env)
-        shipped = shipment_of(engine, shop.id, DEMO_INVOICE)
-        print(f"    {DEMO_INVOICE}: invoice {shipped.status}, waybill {shipped.waybill_number}, cash on delivery "
-              f"{shipped.cod_amount}; on hand {stock_before} -> {on_hand(engine, before.invoice_id)}")
-        if shipped.waybill_number and shipped.status == "shipped":
-            say(f"the fake Nova Poshta delivers {shipped.waybill_number} and pays the cash on delivery out")
-            move_parcel(carrier, shipped.waybill_number, "9")
-            move_parcel(carrier, shipped.waybill_number, "11")
+        delivered = []
+        for number, row in before.items():
+            shipped = shipment_of(engine, shop.id, number)
+            cod = f"cash on delivery {shipped.cod_amount}" if shipped.cod_amount else "prepaid, no cash on delivery"
+            print(f"    {number}: invoice {shipped.status}, waybill {shipped.waybill_number}, {cod}; on hand "
+                  f"{stock_before[number]} -> {on_hand(engine, row.invoice_id)}")
+            if shipped.waybill_number and shipped.status == "shipped":
+                delivered.append((shipped.waybill_number, bool(shipped.cod_amount)))
+        if delivered:
+            say("the fake Nova Poshta delivers " + ", ".join(number for number, _ in delivered)
+                + " and pays the cash on delivery out")
+            for waybill, cod in delivered:
+                move_parcel(carrier, waybill, "9")
+                if cod:
+                    move_parcel(carrier, waybill, "11")
             dags_test(f"shop_{shop.id}__fulfilment", run_env)
-        done = shipment_of(engine, shop.id, DEMO_INVOICE)
-        print(f"    {DEMO_INVOICE}: invoice {done.status}, payment {done.payment_status}, delivery "
-              f"{done.delivery_state}, COD collected {done.cod_paid_amount}")
+        for number in DEMO_INVOICES:
+            done = shipment_of(engine, shop.id, number)
+            print(f"    {number}: invoice {done.status}, payment {done.payment_status}, delivery {done.delivery_state}"
+                  + (f", COD collected {done.cod_paid_amount}" if done.cod_paid_amount else ""))
         for line in mail_subjects(mail_dir):
             print(f"    mail {line}")
-        print(f"    the buyers' mails: {mail_dir}; the orders: shopsync orders --shop {shop.id}")
+        print(f"    the buyers' mails: {mail_dir}; every invoice: shopsync orders --shop {shop.id}")
