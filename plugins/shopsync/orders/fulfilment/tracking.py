@@ -285,6 +285,9 @@ def _target_state(current: str | None, original: TrackingStatus | None, original
         return "returned"
     if back is not None:
         return back_state or current
+    if current == "returning" and original_state == "delivered":
+        # a carrier that brings the goods back on the same document (Ukrposhta): delivered now means to the sender
+        return "returned"
     if original is not None and original.cod_paid and original_state in (None, "delivered"):
         return "cod_paid"
     return original_state or current
