@@ -289,7 +289,7 @@ def test_an_order_ships_delivers_and_a_refused_parcel_comes_back(fulfilment_depl
          "the first invoice delivered and its COD recorded", cluster)
     assert books.invoice("E2E-1").payment_status == "paid"
     poll(lambda: books.status(prom_number) == "refused", 300, "the second invoice refused", cluster)
-    move_parcel(carrier, refused["return"], "9")
+    move_parcel(carrier, refused["return"]["IntDocNumber"], "9")
     poll(lambda: books.status(prom_number) == "returned", 300, "the refused parcel back on hand", cluster)
     say(f"delivered and paid, refused and returned: {time.perf_counter() - started:.1f} s")
     assert books.stock(file_good) == (stock0[file_good][0] - 1, stock0[file_good][1] - 1)
