@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from shopsync.cli import carriers, catalog, fulfilment, orders, setup
+from shopsync.cli import carriers, catalog, fulfilment, orders, project
 from shopsync.core.errors import ShopsyncError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shopsync", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
     commands = parser.add_subparsers(dest="command", required=True)
-    setup.add_commands(commands)                  # db, seed, shops, demo
+    project.add_commands(commands)                # db, seed, shops, demo
     catalog.add_commands(commands)                # export
     orders.add_commands(commands)                 # ingest, replay, orders
     fulfilment.add_commands(commands)             # ship, cancel, pay
