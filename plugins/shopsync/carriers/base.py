@@ -24,11 +24,17 @@ CarrierKind = Literal["nova_poshta", "ukrposhta"]
 # Carriers whose adapter is also a DirectorySource (carriers/directory.py keeps a copy; dags/carrier_directory.py
 # refreshes it weekly). Ukrposhta is addressed by the post office's postcode instead.
 DIRECTORY_KINDS: tuple[CarrierKind, ...] = ("nova_poshta",)
-CARRIER_NAMES = {"nova_poshta": "Nova Poshta", "ukrposhta": "Ukrposhta"}     # in messages to people
+CARRIER_NAMES = {"nova_poshta": "Nova Poshta", "ukrposhta": "Ukrposhta"}     # in messages to operators
+# What documents and buyers call them: delivery notes (channels.base.carrier_code reads these), buyer e-mails
+CARRIER_TITLES = {"nova_poshta": "Нова пошта", "ukrposhta": "Укрпошта"}
 
 
 def carrier_name(kind: str) -> str:
     return CARRIER_NAMES.get(kind, kind)
+
+
+def carrier_title(kind: str) -> str:
+    return CARRIER_TITLES.get(kind, kind)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shopsync.core.errors import ShopsyncError
+from shopsync.core.locks import CHANNEL_PUSHES, session_lock
 from shopsync.core.sql import sql_statement
 from shopsync.transport.api_client import RemoteError, RemoteRejected
 
@@ -104,16 +105,10 @@ def channel_push_lock(engine: Engine, shop_id: str, channel: str, what: str = "s
     """Hold the shop's lock for pushing `what` (statuses, stock) to this channel (a session advisory lock on a
     connection of its own). Statuses and stock are bindings of different entities, so one channel's status
     push and stock push may run side by side; two pushes of the same kind never do."""
-    key = {"shop_id": shop_id, "channel": f"{channel}/{what}"}
-    with engine.connect() as conn:
-        if not conn.execute(sql_statement("channels/lock_channel_pushes.sql"), key).scalar_one():
+    with session_lock(engine, CHANNEL_PUSHES, f"{shop_id}/{channel}/{what}") as locked:
+        if not locked:
             raise ChannelBusy(f"shop {shop_id!r}: another run is pushing {what} to {channel} now; this run leaves it")
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(sql_statement("channels/unlock_channel_pushes.sql"), key)
-            conn.commit()
+        yield
 
 
 def push_once(engine: Engine, binding: Binding, state: dict[str, Any], *, send: Callable[[dict[str, Any]], None],

@@ -293,10 +293,8 @@ class ShopSettings(Strict):
     @field_validator("channels")
     @classmethod
     def one_account_per_channel(cls, channels: list[ChannelSettings]) -> list[ChannelSettings]:
-        kinds = [channel.kind for channel in channels]
-        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
-        if twice:
-            raise ValueError(f"channel listed twice: {', '.join(twice)}")
+        if twice := _listed_twice([channel.kind for channel in channels]):
+            raise ValueError(f"channel listed twice: {twice}")
         prefixes = [channel.invoice_prefix.casefold() for channel in channels]
         if len(set(prefixes)) != len(prefixes):
             raise ValueError("two channels have the same order_prefix: their order numbers could collide")
@@ -310,10 +308,8 @@ class ShopSettings(Strict):
     @field_validator("carriers")
     @classmethod
     def one_account_per_carrier(cls, carriers: list[CarrierSettings]) -> list[CarrierSettings]:
-        kinds = [carrier.kind for carrier in carriers]
-        twice = sorted({kind for kind in kinds if kinds.count(kind) > 1})
-        if twice:
-            raise ValueError(f"carrier listed twice: {', '.join(twice)}")
+        if twice := _listed_twice([carrier.kind for carrier in carriers]):
+            raise ValueError(f"carrier listed twice: {twice}")
         return carriers
 
     def carrier(self, kind: str | None = None) -> CarrierSettings:
@@ -347,6 +343,11 @@ class ShopSettings(Strict):
     @property
     def photo_base_url(self) -> str:
         return (self.photos.base_url or f"{self.url}/photos").rstrip("/")
+
+
+def _listed_twice(kinds: list[str]) -> str:
+    """The kinds a list names more than once, for a message ('' when none)."""
+    return ", ".join(sorted({kind for kind in kinds if kinds.count(kind) > 1}))
 
 
 def _first_clash(names: list[str]) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from shopsync.core.config import ShopSettings
 from shopsync.core.errors import ConfigError
-from shopsync.core.sql import sql_statement
+from shopsync.core.locks import BUYER_MAIL, session_lock
 from shopsync.orders import workflow
 from shopsync.orders.apply import apply_order
 from shopsync.orders.fulfilment.notify import NotifySummary, send_buyer_messages
@@ -114,7 +114,7 @@ def test_one_waybill_mail_per_shipped_invoice_with_the_waybill_and_its_link(shop
     assert first.message["Message-ID"].endswith("@demo.example.com>")
     text = first.body("plain")
     for expected in ("Вітаємо, Покупець 1!", "Ваше замовлення №P-1 у магазині «Демо-магазин» відправлено.",
-                     "Перевізник: Нова Пошта", "Номер накладної (ТТН): 20450000000001",
+                     "Перевізник: Нова пошта", "Номер накладної (ТТН): 20450000000001",
                      f"Відстежити посилку: {NP_LINK}20450000000001", "Куди: Київ, Відділення №33",
                      "Орієнтовна дата доставки: 09.12.2026",
                      f"Сплатити при отриманні (накладений платіж): 5{NBSP}100,00{NBSP}грн",
@@ -354,10 +354,9 @@ def test_the_connection_from_address_serves_when_the_shop_names_none(shop_db: En
 def test_another_run_of_the_shop_holding_the_lock_is_left_alone(shop_db: Engine, smtp_server: SmtpServer) -> None:
     shipped(shop_db, "P-1", buyer(1), "20450000000001")
 
-    with shop_db.connect() as other:
-        assert other.execute(sql_statement("fulfilment/notify_lock_shop.sql"), {"shop_id": SHOP}).scalar()
+    with session_lock(shop_db, BUYER_MAIL, SHOP) as held_elsewhere:
+        assert held_elsewhere
         busy = run(shop_db)
-        other.execute(sql_statement("fulfilment/notify_unlock_shop.sql"), {"shop_id": SHOP})
 
     assert busy.sent == 0 and "another run is sending this shop's buyer mail" in busy.line()
     assert smtp_server.received == [] and messages(shop_db) == []

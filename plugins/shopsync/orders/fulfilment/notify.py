@@ -26,8 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from email.errors import HeaderParseError
@@ -38,8 +37,10 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shopsync.carriers.base import carrier_title
 from shopsync.core.config import ShopSettings
 from shopsync.core.errors import ConfigError
+from shopsync.core.locks import BUYER_MAIL, session_lock
 from shopsync.core.sql import sql_statement
 from shopsync.core.templates import render_template
 from shopsync.transport.api_client import RemoteError, RemoteRejected
@@ -53,7 +54,6 @@ Outcome = Literal["sent", "failed", "refused", "unknown", "server_down", "taken"
 
 MAX_ATTEMPTS = 3
 PER_MESSAGE_REFUSALS = frozenset({"recipient", "message"})   # RemoteRejected codes about this one mail
-CARRIER_NAMES = {"nova_poshta": "Нова Пошта", "ukrposhta": "Укрпошта"}
 TRACKING_URLS = {
     "nova_poshta": "https://novaposhta.ua/tracking/?cargo_number={number}",
     "ukrposhta": "https://track.ukrposhta.ua/tracking_UA.html?barcode={number}",
@@ -119,18 +119,9 @@ def send_buyer_messages(engine: Engine, shop: ShopSettings, connection: Connecti
     return summary
 
 
-@contextmanager
-def shop_lock(engine: Engine, shop_id: str) -> Iterator[bool]:
+def shop_lock(engine: Engine, shop_id: str) -> AbstractContextManager[bool]:
     """Hold the shop's buyer-mail lock for the run (a connection of its own); yields False when another has it."""
-    with engine.connect() as conn:
-        locked = bool(conn.execute(sql_statement("fulfilment/notify_lock_shop.sql"), {"shop_id": shop_id}).scalar())
-        conn.commit()
-        try:
-            yield locked
-        finally:
-            if locked:
-                conn.execute(sql_statement("fulfilment/notify_unlock_shop.sql"), {"shop_id": shop_id})
-                conn.commit()
+    return session_lock(engine, BUYER_MAIL, shop_id)
 
 
 def mark_leftovers_unknown(engine: Engine, shop_id: str) -> int:
@@ -216,7 +207,7 @@ def common_values(shop: ShopSettings, row: sa.Row, lines: list[sa.Row]) -> dict[
 
 def waybill_values(shop: ShopSettings, row: sa.Row, lines: list[sa.Row]) -> dict[str, Any]:
     return common_values(shop, row, lines) | {
-        "carrier": CARRIER_NAMES.get(row.carrier, row.carrier),
+        "carrier": carrier_title(row.carrier),
         "waybill": row.waybill_number,
         "tracking_url": tracking_url(row.carrier, row.waybill_number),
         "cod_amount": row.cod_amount if row.cod_amount and row.cod_amount > 0 else None,

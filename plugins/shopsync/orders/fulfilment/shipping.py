@@ -23,7 +23,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.carriers.base import Carrier, Parcel, WaybillRequest
+from shopsync.carriers.base import Carrier, Parcel, WaybillRequest, carrier_title
 from shopsync.carriers.connect import open_carrier as default_open_carrier
 from shopsync.carriers.directory import Unresolved
 from shopsync.channels.base import KYIV
@@ -33,7 +33,7 @@ from shopsync.core.fulfilment_settings import CarrierSettings
 from shopsync.core.sql import sql_statement
 from shopsync.orders import workflow
 from shopsync.orders.fulfilment import recipient, waybills
-from shopsync.orders.fulfilment.waybills import CARRIER_NAMES, SINGLE_ATTEMPT, Claimed
+from shopsync.orders.fulfilment.waybills import SINGLE_ATTEMPT, Claimed
 from shopsync.transport.api_client import RemoteError
 from shopsync.transport.base import RetryPolicy
 
@@ -270,7 +270,7 @@ def _refuse_if_created(engine: Engine, shop: ShopSettings, live: sa.Row, open_ca
     waybills.record(engine, shipment, found, recognised=True)
     raise workflow.InvalidTransition(
         f"invoice {shipment.invoice_id} is shipped: waybill {found.number} exists at "
-        f"{CARRIER_NAMES[shipment.carrier]} (created by a run that was cut off); it cannot be cancelled")
+        f"{carrier_title(shipment.carrier)} (created by a run that was cut off); it cannot be cancelled")
 
 
 # -- shopsync pay ------------------------------------------------------------------------------------------------

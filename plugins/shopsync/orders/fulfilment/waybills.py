@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
@@ -28,8 +27,9 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shopsync.carriers.base import Carrier, Parcel, Recipient, Waybill, WaybillRequest
+from shopsync.carriers.base import Carrier, Parcel, Recipient, Waybill, WaybillRequest, carrier_title
 from shopsync.core.errors import ShopsyncError
+from shopsync.core.locks import SHIPPING, session_lock
 from shopsync.core.sql import sql_statement
 from shopsync.orders import workflow
 from shopsync.transport.api_client import RemoteRejected
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 # A create that timed out may have been carried out: never sent twice in one run (the next run looks first).
 SINGLE_ATTEMPT = RetryPolicy(attempts=1)
-# The carrier as delivery notes name it (channels.base.carrier_code reads these for the marketplaces).
-CARRIER_NAMES = {"nova_poshta": "Нова пошта", "ukrposhta": "Укрпошта"}
 FLAG_PREFIX = "shipment: "          # reasons this part flags an invoice with (cleared when shipping is asked again)
 
 
@@ -76,21 +74,11 @@ def shipping_lock(engine: Engine, shop_id: str, wait_seconds: float = 0.0) -> It
     """Hold the shop's shipping lock (a session advisory lock on a connection of its own) for the block; wait up
     to `wait_seconds` for a running pass to finish, then give up with ShippingBusy. A killed run's lock goes with
     its session."""
-    key = {"shop_id": shop_id}
-    deadline = time.monotonic() + wait_seconds
-    with engine.connect() as conn:
-        while not conn.execute(sql_statement("fulfilment/lock_shipping.sql"), key).scalar_one():
-            conn.commit()
-            if time.monotonic() >= deadline:
-                raise ShippingBusy(f"shop {shop_id!r}: another run is shipping its invoices now; try again when it "
-                                   "has finished")
-            time.sleep(0.2)
-        conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(sql_statement("fulfilment/unlock_shipping.sql"), key)
-            conn.commit()
+    with session_lock(engine, SHIPPING, shop_id, wait_seconds) as locked:
+        if not locked:
+            raise ShippingBusy(f"shop {shop_id!r}: another run is shipping its invoices now; try again when it "
+                               "has finished")
+        yield
 
 
 def claim(conn: sa.Connection, shipment_id: int) -> Claimed | None:
@@ -135,14 +123,14 @@ def create_once(engine: Engine, carrier: Carrier, shipment: Claimed, look_first:
             return record(engine, shipment, found, recognised=True)
         if shipment.invoice_status != "ready":
             reason = (f"the invoice became {shipment.invoice_status} while its waybill was being made; "
-                      f"{CARRIER_NAMES.get(carrier.kind, carrier.kind)} has none, so none was made")
+                      f"{carrier_title(carrier.kind)} has none, so none was made")
             fail(engine, shipment, reason)
             return Outcome("failed", reason=reason)
         shipment = _again(engine, shipment, today)
     try:
         waybill = carrier.create_waybill(shipment.request)
     except RemoteRejected as rejected:
-        reason = f"{CARRIER_NAMES.get(carrier.kind, carrier.kind)} refused the waybill: {rejected}"
+        reason = f"{carrier_title(carrier.kind)} refused the waybill: {rejected}"
         fail(engine, shipment, reason)
         return Outcome("failed", reason=reason)
     return record(engine, shipment, waybill, recognised=False)
@@ -168,7 +156,7 @@ def record(engine: Engine, shipment: Claimed, waybill: Waybill, recognised: bool
     try:
         with engine.begin() as conn:
             lock_rows(conn, shipment)
-            note_id = workflow.ship(conn, shipment.invoice_id, CARRIER_NAMES[shipment.carrier], waybill.number,
+            note_id = workflow.ship(conn, shipment.invoice_id, carrier_title(shipment.carrier), waybill.number,
                                     cod or None)
             updated = conn.execute(sql_statement("fulfilment/record_waybill.sql"), {
                 "shipment_id": shipment.id, "number": waybill.number, "ref": waybill.ref, "cost": waybill.cost,
@@ -178,7 +166,7 @@ def record(engine: Engine, shipment: Claimed, waybill: Waybill, recognised: bool
             if updated is None:
                 raise workflow.InvalidTransition(f"shipment {shipment.id} is no longer 'creating'")
     except workflow.InvalidTransition as refused:
-        reason = (f"waybill {waybill.number} exists at {CARRIER_NAMES[shipment.carrier]} but the invoice cannot "
+        reason = (f"waybill {waybill.number} exists at {carrier_title(shipment.carrier)} but the invoice cannot "
                   f"ship ({refused}): delete the waybill there or ship the invoice by hand")
         fail(engine, shipment, reason, waybill)
         return Outcome("failed", waybill=waybill, reason=reason)

@@ -1,0 +1,1 @@
+SELECT pg_advisory_unlock(CAST(:namespace AS integer), hashtext(CAST(:name AS text)))
