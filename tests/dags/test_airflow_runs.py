@@ -177,6 +177,7 @@ def test_the_metadata_database_keeps_the_good_shops_dags_active_beside_a_broken_
 
     good = {dag_id: state for dag_id, state in recorded["dags"].items() if dag_id.startswith("shop_good__")}
     assert good == {"shop_good__catalog_export": {"stale": False, "import_errors": False},
+                    "shop_good__fulfilment": {"stale": False, "import_errors": False},
                     "shop_good__orders_ingest": {"stale": False, "import_errors": False}}
     assert not any(dag_id.startswith("shop_broken__") for dag_id in recorded["dags"])
     assert list(recorded["errors"]) == ["shop_settings.py"]

@@ -104,9 +104,9 @@ def test_dag_files_parse_in_under_two_seconds(parsed):
 
 def test_one_dag_per_shop_and_pipeline(parsed):
     assert sorted(parsed["dags"]) == [
-        "carrier_directory__nova_poshta", "shop_demo__catalog_export", "shop_demo__orders_ingest",
-        "shop_kyiv__catalog_export", "shop_kyiv__fulfilment", "shop_kyiv__orders_ingest", "shop_kyiv__prom_sync",
-        "shop_kyiv__rozetka_sync",
+        "carrier_directory__nova_poshta", "shop_demo__catalog_export", "shop_demo__fulfilment",
+        "shop_demo__orders_ingest", "shop_kyiv__catalog_export", "shop_kyiv__fulfilment", "shop_kyiv__orders_ingest",
+        "shop_kyiv__prom_sync", "shop_kyiv__rozetka_sync",
     ]
 
 
@@ -166,7 +166,8 @@ def test_fulfilment_ships_and_tracks_then_notifies_reports_and_signals(parsed):
 def test_carrier_directory_is_weekly_and_uses_the_first_shops_connection(parsed):
     dag = parsed["dags"]["carrier_directory__nova_poshta"]
     assert dag["timetable"] == "CronTriggerTimetable" and dag["tasks"] == ["refresh"]
-    assert "nova_poshta_kyiv" in dag["doc_md"] and "shopsync carriers refresh --kind nova_poshta" in dag["doc_md"]
+    assert "nova_poshta_demo" in dag["doc_md"] and "nova_poshta_kyiv" not in dag["doc_md"]      # demo.yaml sorts first
+    assert "shopsync carriers refresh --kind nova_poshta" in dag["doc_md"]
 
 
 def test_a_broken_shop_file_is_an_import_error_naming_the_file(tmp_path, two_shops):
@@ -195,7 +196,8 @@ def test_a_broken_shop_file_leaves_the_other_shops_dags_loaded(tmp_path, two_sho
 
     parsed = parse_dags(tmp_path, shops)
 
-    assert sorted(parsed["dags"]) == ["shop_demo__catalog_export", "shop_demo__orders_ingest"]
+    assert sorted(parsed["dags"]) == ["carrier_directory__nova_poshta", "shop_demo__catalog_export",
+                                      "shop_demo__fulfilment", "shop_demo__orders_ingest"]
     assert list(parsed["errors"]) == [str(ROOT / "dags" / "shop_settings.py")]
     message = parsed["errors"][str(ROOT / "dags" / "shop_settings.py")]
     assert f"{broken}: {key}" in message
