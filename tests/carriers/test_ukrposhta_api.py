@@ -189,6 +189,18 @@ def test_a_barcode_tracking_refuses_is_left_out_and_the_others_tracked(ukrposhta
     assert "12-34" in caplog.text and "is not valid" in caplog.text
 
 
+def test_an_answer_with_an_unreadable_date_is_left_out_and_the_others_tracked(ukrposhta_api, api, caplog) -> None:
+    odd, fine = api.create_waybill(request("demo-odd")).number, api.create_waybill(request("demo-fine")).number
+    ukrposhta_api.set_event(odd, 20700, "Сортувальний центр", date="31.02.2026 25:00")
+    ukrposhta_api.set_event(fine, 20700, "Сортувальний центр")
+
+    with caplog.at_level("WARNING"):
+        statuses = api.track([TrackedParcel(odd), TrackedParcel(fine)])
+
+    assert [s.number for s in statuses] == [fine]
+    assert odd in caplog.text and "cannot be read" in caplog.text
+
+
 def test_a_delivered_cod_parcel_reports_its_transfer_and_then_the_payout(ukrposhta_api, api) -> None:
     cod, plain = api.create_waybill(request("demo-1", cod=Decimal("850.50"))), api.create_waybill(request("demo-2"))
     for waybill in (cod, plain):

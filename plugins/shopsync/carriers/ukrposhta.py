@@ -198,9 +198,14 @@ class Ukrposhta:
                 log.log(logging.INFO if refused.status == 404 else logging.WARNING,
                         "ukrposhta: no tracking status for %s: %s", parcel.number, refused)
                 continue
-            if isinstance(answer, dict) and answer.get("event") is not None:
+            if not isinstance(answer, dict) or answer.get("event") is None:
+                continue
+            try:
                 status = tracking_status(parcel.number, answer)
-                statuses.append(self._with_postpay(status) if status.code == DELIVERED_EVENT else status)
+            except RemoteRejected as unreadable:          # one odd answer never hides the other parcels
+                log.warning("ukrposhta: the tracking answer for %s is left out: %s", parcel.number, unreadable)
+                continue
+            statuses.append(self._with_postpay(status) if status.code == DELIVERED_EVENT else status)
         return statuses
 
     def _with_postpay(self, status: TrackingStatus) -> TrackingStatus:
@@ -278,7 +283,10 @@ def waybill_of(shipment: Any, client_key: str) -> Waybill:
 
 
 def tracking_status(number: str, answer: dict[str, Any]) -> TrackingStatus:
-    event = str(answer["event"]).strip()
+    """One statuses/last answer in our terms; an answer without an event or a readable date is refused."""
+    event = str(answer.get("event") if answer.get("event") is not None else "").strip()
+    if not event:
+        raise RemoteRejected(f"ukrposhta: tracking answered no event for {number!r}")
     reason = answer.get("eventReason_id")
     code = REASON_CODES.get((event, str(reason).strip()), event) if reason is not None else event
     text = str(answer.get("eventName") or answer.get("name") or event)
