@@ -93,3 +93,8 @@ def saves(server) -> int:
 
 
 __all__ = ["SHOP", "SHIP_DATE"]
+
+
+def ship(engine, shop, np, **kwargs):
+    """One shipping pass of `shop` against the fake `np` (kwargs: the opener's, e.g. a retry policy)."""
+    return shipping.ship_ready(engine, shop, open_carrier=opener(np.base_url, **kwargs), today=SHIP_DATE)

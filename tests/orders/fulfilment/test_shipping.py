@@ -13,34 +13,18 @@ from orderdata import execute, free, rows, scalar
 from shipdata import (
     SHIP_DATE,
     invoice,
-    load_directory,
     on_hand,
     opener,
     ordered,
     pay,
     requested,
     saves,
+    ship,
     shipment,
-    shop_with_carrier,
 )
 
 from shopsync.orders.fulfilment import shipping, waybills
 from shopsync.orders.workflow import InvalidTransition
-
-
-@pytest.fixture
-def shop(tmp_path):
-    return shop_with_carrier(tmp_path)
-
-
-@pytest.fixture
-def np(shop_db, shop, nova_poshta_api):
-    load_directory(shop_db, shop, nova_poshta_api.base_url)
-    return nova_poshta_api
-
-
-def ship(engine, shop, np, **kwargs):
-    return shipping.ship_ready(engine, shop, open_carrier=opener(np.base_url, **kwargs), today=SHIP_DATE)
 
 
 def test_cod_is_the_total_less_the_prepayment_and_the_stock_moves_once(shop_db, shop, np):

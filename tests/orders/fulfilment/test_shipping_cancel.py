@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 from orderdata import free, scalar
-from shipdata import SHIP_DATE, invoice, load_directory, opener, ordered, requested, shipment, shop_with_carrier
+from shipdata import invoice, opener, ordered, requested, ship, shipment
 
 from shopsync.orders.fulfilment import shipping, waybills
 from shopsync.orders.workflow import InvalidTransition
-
-
-@pytest.fixture
-def shop(tmp_path):
-    return shop_with_carrier(tmp_path)
-
-
-@pytest.fixture
-def np(shop_db, shop, nova_poshta_api):
-    load_directory(shop_db, shop, nova_poshta_api.base_url)
-    return nova_poshta_api
-
-
-def ship(engine, shop, np, **kwargs):
-    return shipping.ship_ready(engine, shop, open_carrier=opener(np.base_url, **kwargs), today=SHIP_DATE)
 
 
 def cancel(engine, shop, np, invoice_id, **kwargs):
