@@ -15,14 +15,35 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 ROOT = Path(__file__).resolve().parents[2]
+
+
+T = TypeVar("T")
+
+
+def say(text: str) -> None:
+    """A line of the e2e test's own story in the pytest output (run with -s to see it live)."""
+    print(f"[e2e] {text}", flush=True)
+
+
+def poll(predicate: Callable[[], T], timeout: float, what: str, cluster: AirflowCluster,
+         interval: float = 2.0) -> T:
+    """The predicate's first truthy value within `timeout` seconds; else a failure with every process's log tail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{cluster.all_log_tails()}")
 
 
 def free_port() -> int:

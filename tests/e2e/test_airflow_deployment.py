@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import redis
 import sqlalchemy as sa
-from airflow_cluster import ROOT, AirflowCluster
+from airflow_cluster import ROOT, AirflowCluster, poll
 
 from shopsync import testing
 from shopsync.seed import seed_database
@@ -99,15 +99,6 @@ def order_file(good_id: int) -> bytes:
     return json.dumps([order], ensure_ascii=False).encode("utf-8")
 
 
-def wait_until(predicate, timeout: float, what: str, cluster: AirflowCluster, interval: float = 3.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}\n{cluster.all_log_tails()}")
-
 
 def finished_run(cluster: AirflowCluster, dag_id: str, run_type: str, after: str | None = None) -> dict | None:
     for run in cluster.runs(dag_id):
@@ -177,8 +168,8 @@ def test_the_pipelines_under_a_real_scheduler_and_celery_workers(deployment):
         old = time.time() - 120
         os.utime(inbox / "e2e-order.json", (old, old))
         cluster.unpause(ORDERS.format("demo"))
-        run = wait_until(lambda: finished_run(cluster, ORDERS.format("demo"), "scheduled"), 300,
-                         "a scheduled orders ingest run", cluster)
+        run = poll(lambda: finished_run(cluster, ORDERS.format("demo"), "scheduled"), 300,
+                   "a scheduled orders ingest run", cluster)
         assert run["state"] == "success", cluster.all_log_tails()
         assert (inbox / "archive" / "e2e-order.json").exists()
         with engine.connect() as conn:
@@ -186,9 +177,9 @@ def test_the_pipelines_under_a_real_scheduler_and_celery_workers(deployment):
 
     with Step("stock refresh of both shops triggered by the Asset"):
         for shop in SHOPS:
-            refresh = wait_until(lambda s=shop: finished_run(cluster, CATALOG.format(s), "asset_triggered",
-                                                             last_catalog_run[s]), 420,
-                                 f"an asset-triggered catalog export of {shop}", cluster)
+            refresh = poll(lambda s=shop: finished_run(cluster, CATALOG.format(s), "asset_triggered",
+                                                       last_catalog_run[s]), 420,
+                           f"an asset-triggered catalog export of {shop}", cluster)
             assert refresh["state"] == "success", cluster.all_log_tails()
             assert feed_stock(published(local, shop), good_id) == stock_before[shop] - 1
 
@@ -203,7 +194,7 @@ def test_the_pipelines_under_a_real_scheduler_and_celery_workers(deployment):
             runs = [r for r in cluster.runs(CATALOG.format("demo")) if r["run_type"] == "backfill"]
             return runs if len(runs) >= 3 and all(r["state"] in ("success", "failed") for r in runs) else None
 
-        backfill_runs = wait_until(backfill_done, 600, "three backfill runs", cluster)
+        backfill_runs = poll(backfill_done, 600, "three backfill runs", cluster)
         assert [r["state"] for r in backfill_runs] == ["success"] * len(backfill_runs)
         assert content_digest(published(local, "demo")) == before_backfill
 
@@ -217,7 +208,7 @@ def test_the_pipelines_under_a_real_scheduler_and_celery_workers(deployment):
                     return ti["pid"]
             return None
 
-        pid = wait_until(validate_task_pid, 420, "the validate task to run", cluster, interval=0.5)
+        pid = poll(validate_task_pid, 420, "the validate task to run", cluster, interval=0.5)
         os.kill(pid, signal.SIGKILL)
         run = cluster.wait_for_run(CATALOG.format("kyiv"), run_id, timeout=600)
         assert run["state"] == "success", cluster.all_log_tails()

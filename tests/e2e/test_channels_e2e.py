@@ -19,17 +19,16 @@ import base64
 import json
 import os
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 import requests
 import sqlalchemy as sa
-from airflow_cluster import AirflowCluster
+from airflow_cluster import AirflowCluster, poll, say
 
 from shopsync import testing
 from shopsync.seed import seed_database
@@ -42,11 +41,7 @@ CHANNELS = ("prom", "rozetka", "woocommerce")
 WAREHOUSES = (1, 2)
 WOO_PRODUCT_BASE = 1000          # the WooCommerce fake's product id of good g: 1000 + g (SKU good-<g>)
 STOCK_BOUND_SECONDS = 120        # generous: the target is 30 s (docs/benchmarks.md); CI machines are slow
-T = TypeVar("T")
 
-
-def say(text: str) -> None:
-    print(f"[e2e] {text}", flush=True)
 
 
 def shop_file(local: Path) -> str:
@@ -162,16 +157,6 @@ def prom_stock(fake: Any, good_id: int) -> int | None:
 
 # --- waiting and reading the runs -------------------------------------------------------------------
 
-
-def poll(predicate: Callable[[], T], timeout: float, what: str, cluster: AirflowCluster,
-         interval: float = 2.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{cluster.all_log_tails()}")
 
 
 def moment(text: str | None) -> float | None:

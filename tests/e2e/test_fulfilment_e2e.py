@@ -19,16 +19,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 import requests
 import sqlalchemy as sa
-from airflow_cluster import AirflowCluster
+from airflow_cluster import AirflowCluster, poll, say
 
 from shopsync import testing
 from shopsync.seed import seed_database
@@ -41,11 +40,7 @@ INGEST = f"shop_{SHOP}__orders_ingest"
 PROM_SYNC = f"shop_{SHOP}__prom_sync"
 DIRECTORY = "carrier_directory__nova_poshta"
 WAREHOUSES = (1, 2)
-T = TypeVar("T")
 
-
-def say(text: str) -> None:
-    print(f"[e2e] {text}", flush=True)
 
 
 def shop_file(local: Path) -> str:
@@ -115,15 +110,6 @@ def connection_env(prom: Any, carrier: Any, smtp_json: str) -> dict[str, str]:
     return {"AIRFLOW_CONN_E2E_PROM": conn(prom, password=TOKEN), "AIRFLOW_CONN_E2E_NP": conn(carrier, password=API_KEY),
             "AIRFLOW_CONN_SMTP_DEFAULT": smtp_json}
 
-
-def poll(predicate: Callable[[], T], timeout: float, what: str, cluster: AirflowCluster, interval: float = 2.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{cluster.all_log_tails()}")
 
 
 class Books:
